@@ -1,0 +1,76 @@
+import { SELF } from "cloudflare:test"
+import { expect } from "vitest"
+
+/** How long a test waits for one event before it fails. */
+export const TIMEOUT_MS = 5_000
+
+export interface Closed {
+  readonly code: number
+  readonly reason: string
+  readonly wasClean: boolean
+}
+
+/** The client end of an echo socket, with its events as awaitable values. */
+export class Client {
+  private readonly inbox: Array<string | ArrayBuffer> = []
+  private waiting: ((message: string | ArrayBuffer) => void) | undefined
+  readonly closed: Promise<Closed>
+
+  constructor(readonly socket: WebSocket) {
+    socket.binaryType = "arraybuffer"
+    socket.addEventListener("message", (event) => {
+      const data = event.data as string | ArrayBuffer
+      if (this.waiting) {
+        const resolve = this.waiting
+        this.waiting = undefined
+        resolve(data)
+      } else this.inbox.push(data)
+    })
+    this.closed = new Promise((resolve) =>
+      socket.addEventListener("close", (event) =>
+        resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })
+      )
+    )
+    socket.accept()
+  }
+
+  /** The next message, or a failure after `TIMEOUT_MS`. */
+  next(): Promise<string | ArrayBuffer> {
+    const queued = this.inbox.shift()
+    if (queued !== undefined) return Promise.resolve(queued)
+    return within(new Promise((resolve) => (this.waiting = resolve)), "a message")
+  }
+
+  /** Closes with a code and reason, and returns the close frame the server answered with. */
+  close(code?: number, reason?: string): Promise<Closed> {
+    this.socket.close(code, reason)
+    return this.whenClosed()
+  }
+
+  /** The server's close frame, or a failure after `TIMEOUT_MS`. */
+  whenClosed(): Promise<Closed> {
+    return within(this.closed, "the close")
+  }
+}
+
+export const within = <A>(promise: Promise<A>, what: string): Promise<A> => {
+  let timer: ReturnType<typeof setTimeout> | null = null
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Upgrades `path` through the Worker and returns the accepted client end. */
+export const connect = async (path = "/echo", headers: Record<string, string> = {}): Promise<Client> => {
+  const response = await SELF.fetch(`http://echo.test${path}`, { headers: { Upgrade: "websocket", ...headers } })
+  expect(response.status).toBe(101)
+  expect(response.webSocket).not.toBeNull()
+  return new Client(response.webSocket as WebSocket)
+}
+
+/** The bytes of a binary message; fails if it arrived as text. */
+export const bytesOf = (message: string | ArrayBuffer): Array<number> => {
+  expect(message).toBeInstanceOf(ArrayBuffer)
+  return Array.from(new Uint8Array(message as ArrayBuffer))
+}
