@@ -53,13 +53,11 @@ export class Client {
   }
 }
 
-export const within = <A>(promise: Promise<A>, what: string): Promise<A> => {
-  let timer: ReturnType<typeof setTimeout> | null = null
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS)
+export const within = <A>(promise: Promise<A>, what: string): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS)
+    promise.then(resolve, reject).finally(() => clearTimeout(timer))
   })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Upgrades `path` through the Worker and returns the accepted client end. */
 export const connect = async (path = "/echo", headers: Record<string, string> = {}): Promise<Client> => {

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const NOT_WEBSOCKET = '{"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}'
+
+/** A `wrangler dev` of this Worker, started on a free loopback port. */
+export interface WranglerDev {
+  readonly port: number
+  /** `http://127.0.0.1:PORT` */
+  readonly origin: string
+  /** Everything wrangler and the Worker printed so far. */
+  readonly output: () => string
+  /** Stops wrangler and its workerd processes. */
+  readonly stop: () => Promise<void>
+}
+
+/** A port nobody listens on right now. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))
+      )
+    })
+  })
+
+const stopProcess = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve()
+    const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 5_000)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    process.kill(-child.pid, "SIGTERM")
+  })
+
+/**
+ * Starts `wrangler dev` as a user would (offline: no metrics, no request.cf fetch) on a free port, with
+ * extra `[vars]`, and resolves once the Worker there answers `GET /echo` with our own 426 body.
+ */
+export const startWranglerDev = async (
+  options: { readonly vars?: Record<string, string>; readonly timeoutMs?: number } = {}
+): Promise<WranglerDev> => {
+  const port = await freePort()
+  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`])
+  const child = spawn(
+    `${root}node_modules/.bin/wrangler`,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), ...vars],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" }
+    }
+  )
+  let output = ""
+  child.stdout?.on("data", (chunk) => (output += chunk))
+  child.stderr?.on("data", (chunk) => (output += chunk))
+  const origin = `http://127.0.0.1:${port}`
+  const dev: WranglerDev = { port, origin, output: () => output, stop: () => stopProcess(child) }
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break
+    const body = await fetch(`${origin}/echo`).then(
+      (response) => response.text(),
+      () => undefined
+    )
+    if (body === NOT_WEBSOCKET) return dev
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  await dev.stop()
+  throw new Error(`wrangler dev did not serve the echo on ${origin}:\n${output}`)
+}
