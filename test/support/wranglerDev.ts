@@ -42,11 +42,17 @@ const stopProcess = (child: ChildProcess): Promise<void> =>
 
 /**
  * Starts `wrangler dev` as a user would (offline: no metrics, no request.cf fetch) on a free port, with
- * extra `[vars]`, and resolves once the Worker there answers `GET /echo` with our own 426 body.
+ * extra `[vars]`, and resolves once the Worker there answers `GET /echo` with our own 426 body (or, with
+ * `expectBody: null`, with anything at all: for a Worker that is meant to fail).
  */
 export const startWranglerDev = async (
-  options: { readonly vars?: Record<string, string>; readonly timeoutMs?: number } = {}
+  options: {
+    readonly vars?: Record<string, string>
+    readonly timeoutMs?: number
+    readonly expectBody?: string | null
+  } = {}
 ): Promise<WranglerDev> => {
+  const expected = options.expectBody === undefined ? NOT_WEBSOCKET : options.expectBody
   const port = await freePort()
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`])
   const child = spawn(
@@ -71,7 +77,7 @@ export const startWranglerDev = async (
       (response) => response.text(),
       () => undefined
     )
-    if (body === NOT_WEBSOCKET) return dev
+    if (body !== undefined && (expected === null || body === expected)) return dev
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   await dev.stop()
