@@ -15,10 +15,14 @@ header{display:flex;align-items:baseline;justify-content:space-between;gap:.5rem
 h1{font-size:1.25rem;margin:0}
 form{display:flex;flex-wrap:wrap;gap:.5rem;margin:0}
 label{font-size:.85rem;color:var(--muted);width:100%}
+.row{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;width:100%}
+.pair{display:flex;align-items:center;gap:.5rem;width:auto}
+.grow{flex:1 1 8rem}
+.pair input{font-size:1rem}
 input,textarea,button{font:inherit;border-radius:.4rem;border:1px solid var(--line);background:var(--card);color:inherit;padding:.55rem .7rem;min-height:2.75rem}
 input,textarea{flex:1 1 14rem;min-width:0}
 textarea{resize:vertical;font-family:ui-monospace,monospace}
-.small{flex:0 1 7rem}
+.small{flex:0 0 5.5rem}
 button{cursor:pointer;background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
 button.plain{background:var(--card);color:inherit;border-color:var(--line);font-weight:400}
 button:disabled{opacity:.45;cursor:not-allowed}
@@ -140,9 +144,11 @@ const body = `<main>
 <label for="url">Server</label>
 <input id="url" type="url" inputmode="url" autocomplete="off" spellcheck="false" required>
 <button id="connect">Connect</button>
-<input id="code" class="small" inputmode="numeric" placeholder="code" aria-label="Close code" value="1000">
-<input id="reason" class="small" placeholder="reason" aria-label="Close reason" maxlength="123">
+<div class="row">
+<label class="pair">Close code <input id="code" class="small" inputmode="numeric" value="1000"></label>
+<label class="pair grow">reason <input id="reason" maxlength="123" placeholder="optional"></label>
 <button id="disconnect" type="button" class="plain">Disconnect</button>
+</div>
 </form>
 <form id="compose">
 <label for="message">Message</label>
@@ -152,7 +158,7 @@ const body = `<main>
 <p class="hint">Enter sends text · Ctrl+Enter sends the hex as binary · Shift+Enter for a new line · ↑ recalls the last message</p>
 </form>
 <ol id="log" role="log" aria-label="Frames" aria-live="polite"></ol>
-<p class="hint"><button id="clear" type="button" class="plain">Clear log</button></p>
+<p><button id="clear" type="button" class="plain">Clear log</button></p>
 </main>`
 
 /** The HTML document; its script and style are inline, allowed by hash in `debugPageSecurityPolicy`. */
@@ -180,7 +186,7 @@ ${body}
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
   "script-src 'sha256-WX6Xb5HWJRvfTSA58FTsF08JjCmLRfEb4KtWytAcXhU='",
-  "style-src 'sha256-rk2Pd1ekeklpiMK9lgghocebcymNv/sx239nEBWylFQ='",
+  "style-src 'sha256-72NJnHd9hl+rIgCxW2RlXMPQX+ngpAmZQBSop4yfn+4='",
   "img-src data:",
   "connect-src ws: wss:",
   "base-uri 'none'",
