@@ -29,6 +29,8 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1280, height: 800 }
   })
+  // A wrong echo fails within a test's time, naming what the page never showed.
+  browser.setDefaultTimeout(10_000)
 })
 
 afterAll(async () => {
