@@ -50,7 +50,7 @@ const encoder = new TextEncoder()
 let socket = null
 let sentAt = []
 let last = ""
-const clock = () => new Date().toTimeString().slice(0, 8) + "." + String(Date.now() % 1000).padStart(3, "0")
+const clock = (now = new Date()) => now.toTimeString().slice(0, 8) + "." + String(now.getMilliseconds()).padStart(3, "0")
 const hex = (bytes) => Array.from(bytes.subarray(0, 256), (b) => b.toString(16).padStart(2, "0")).join(" ") +
   (bytes.length > 256 ? " …" : "")
 const shorten = (text) => text.length > 2000 ? text.slice(0, 2000) + " …" : text
@@ -67,6 +67,7 @@ function entry(kind, body, meta) {
   }
   const atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40
   ui.log.append(item)
+  if (ui.log.childElementCount > 1000) ui.log.firstElementChild.remove()
   if (atEnd) ui.log.scrollTop = ui.log.scrollHeight
 }
 function render(state) {
@@ -185,7 +186,7 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-WX6Xb5HWJRvfTSA58FTsF08JjCmLRfEb4KtWytAcXhU='",
+  "script-src 'sha256-5WeYfvF7SZtA0uLDOLJtOUppTNP9sTs7gg/eHYpQ144='",
   "style-src 'sha256-72NJnHd9hl+rIgCxW2RlXMPQX+ngpAmZQBSop4yfn+4='",
   "img-src data:",
   "connect-src ws: wss:",
