@@ -104,7 +104,8 @@ describe("Chromium against wrangler dev", () => {
       expect(await state.textContent()).toBe("disconnected")
       expect(await page.isDisabled("#send-text")).toBe(true)
 
-      await page.getByRole("button", { name: "Connect", exact: true }).click()
+      if (device === "laptop") await page.getByRole("button", { name: "Connect", exact: true }).click()
+      else await page.press("#url", "Enter")
       await state.filter({ hasText: /^open$/ }).waitFor()
       // Connecting puts the cursor in the message box: type and press Enter.
       await page.keyboard.type("hello from the page")
@@ -115,8 +116,18 @@ describe("Chromium against wrangler dev", () => {
       expect(await log.locator("li.sent .body").first().textContent()).toBe("hello from the page")
       expect(await page.inputValue("#message")).toBe("")
 
+      // Shift+Enter starts a new line; Enter sends both lines as one message; ↑ in the empty box brings it back.
+      await page.keyboard.type("two")
+      await page.keyboard.press("Shift+Enter")
+      await page.keyboard.type("lines")
+      await page.keyboard.press("Enter")
+      await log.locator("li.received .body").filter({ hasText: "echo: two\nlines" }).waitFor()
+      await page.keyboard.press("ArrowUp")
+      expect(await page.inputValue("#message")).toBe("two\nlines")
+
+      // Ctrl+Enter sends the box's hex as binary.
       await page.fill("#message", "de ad be ef")
-      await page.getByRole("button", { name: "Send as binary (hex)" }).click()
+      await page.keyboard.press("Control+Enter")
       const binary = log.locator("li.received").filter({ hasText: "65 63 68 6f 3a 20 de ad be ef" })
       await binary.waitFor()
       expect(await binary.locator(".meta").textContent()).toMatch(/^binary · 10 B · rtt \d+\.\d ms$/)
@@ -124,9 +135,9 @@ describe("Chromium against wrangler dev", () => {
       await page.screenshot({ path: `test-results/debug-page-${device}-open.png` })
 
       await page.fill("#message", "not hex")
-      await page.keyboard.press("Control+Enter")
+      await page.getByRole("button", { name: "Send as binary (hex)" }).click()
       await log.locator("li.error").filter({ hasText: "not hex" }).waitFor()
-      expect(await log.locator("li.sent").count()).toBe(2)
+      expect(await log.locator("li.sent").count()).toBe(3)
 
       await page.fill("#code", "4000")
       await page.fill("#reason", "bye from the page")
@@ -145,4 +156,25 @@ describe("Chromium against wrangler dev", () => {
       await page.close()
     })
   }
+
+  it("keeps the log to the last 1000 frames", async () => {
+    const { page, problems } = await openTab()
+    await page.goto(`${origin()}/`)
+    await page.press("#url", "Enter")
+    await page
+      .locator("#state")
+      .filter({ hasText: /^open$/ })
+      .waitFor()
+    await page.evaluate(`(() => {
+      const message = document.getElementById("message"), send = document.getElementById("send-text")
+      for (let i = 0; i < 600; i++) { message.value = "n" + i; send.click() }
+    })()`)
+    const entries = page.locator("#log li")
+    await entries.last().filter({ hasText: "echo: n599" }).waitFor()
+    // connecting, open, 600 sent and 600 received: the first 202 are gone.
+    expect(await entries.count()).toBe(1000)
+    expect(await entries.first().locator(".body").textContent()).toBe("n200")
+    expect(problems).toEqual([])
+    await page.close()
+  })
 })
