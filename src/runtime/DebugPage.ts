@@ -17,7 +17,7 @@ form{display:flex;flex-wrap:wrap;gap:.5rem;margin:0}
 label{font-size:.85rem;color:var(--muted);width:100%}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;width:100%}
 .pair{display:flex;align-items:center;gap:.5rem;width:auto}
-.grow{flex:1 1 8rem}
+.grow{flex:1 1 8rem;min-width:0}
 .pair input{font-size:1rem}
 input,textarea,button{font:inherit;border-radius:.4rem;border:1px solid var(--line);background:var(--card);color:inherit;padding:.55rem .7rem;min-height:2.75rem}
 input,textarea{flex:1 1 14rem;min-width:0}
@@ -187,7 +187,7 @@ ${body}
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
   "script-src 'sha256-5WeYfvF7SZtA0uLDOLJtOUppTNP9sTs7gg/eHYpQ144='",
-  "style-src 'sha256-72NJnHd9hl+rIgCxW2RlXMPQX+ngpAmZQBSop4yfn+4='",
+  "style-src 'sha256-QBaoKJ3VPj/81+9/QdFVwyTJxGzHsPdbsajrDFKztMU='",
   "img-src data:",
   "connect-src ws: wss:",
   "base-uri 'none'",
