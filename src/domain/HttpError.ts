@@ -26,15 +26,16 @@ export class NotWebSocket extends Data.TaggedError("NotWebSocket") implements Ht
 }
 
 /**
- * A method other than GET or HEAD on the echo endpoint. Answered with 405 and
- * `Allow: GET, HEAD` (HEAD is served as GET without a body, so never upgraded).
+ * A method other than GET or HEAD. Answered with 405 and `Allow: GET, HEAD`
+ * (HEAD is served as GET without a body, so the echo never upgrades it).
+ * `use` says what to send instead; it defaults to the echo's own request.
  */
 export class MethodNotAllowed
-  extends Data.TaggedError("MethodNotAllowed")<{ readonly method: string }>
+  extends Data.TaggedError("MethodNotAllowed")<{ readonly method: string; readonly use?: string }>
   implements HttpServerRespondable.Respondable
 {
   override get message() {
-    return `Method ${this.method} is not allowed; use GET with Upgrade: websocket`
+    return `Method ${this.method} is not allowed; use ${this.use ?? "GET with Upgrade: websocket"}`
   }
   readonly [HttpServerRespondable.symbol] = respondWith(405, "METHOD_NOT_ALLOWED", { allow: "GET, HEAD" })
 }

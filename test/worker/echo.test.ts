@@ -166,7 +166,7 @@ describe("requests that are not an upgrade", () => {
   })
 
   it("answers unknown paths with 404 and the JSON error", async () => {
-    for (const path of ["/", "/echoes", "/echo/x", "/nope?x=1"]) {
+    for (const path of ["/echoes", "/health/x", "/index.html", "/echo/x", "/nope?x=1"]) {
       for (const method of ["GET", "POST"]) {
         const response = await SELF.fetch(`http://echo.test${path}`, { method })
         expect(response.status).toBe(404)

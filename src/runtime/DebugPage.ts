@@ -1,0 +1,214 @@
+/**
+ * The browser debug page served at `GET /` to clients that ask for HTML: one
+ * self-contained document (no framework, no external requests) that connects to
+ * this origin's `/echo`, sends text or hex-encoded binary, and logs every frame
+ * with its time, the round trip of each echo, and the close code and reason.
+ */
+
+const style = `
+:root{color-scheme:light dark;--bg:#fafafa;--fg:#1b1b1b;--muted:#666;--line:#ccc;--card:#fff;--accent:#0b62d6;--ok:#17803d;--bad:#b42318}
+@media (prefers-color-scheme:dark){:root{--bg:#161616;--fg:#e8e8e8;--muted:#9a9a9a;--line:#3a3a3a;--card:#202020;--accent:#6ea8ff;--ok:#4cc27a;--bad:#ff7b72}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,sans-serif}
+main{max-width:56rem;margin:0 auto;padding:1rem;display:flex;flex-direction:column;gap:.75rem;min-height:100vh;min-height:100dvh}
+header{display:flex;align-items:baseline;justify-content:space-between;gap:.5rem;flex-wrap:wrap}
+h1{font-size:1.25rem;margin:0}
+form{display:flex;flex-wrap:wrap;gap:.5rem;margin:0}
+label{font-size:.85rem;color:var(--muted);width:100%}
+.row{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;width:100%}
+.pair{display:flex;align-items:center;gap:.5rem;width:auto}
+.grow{flex:1 1 8rem;min-width:0}
+.pair input{font-size:1rem}
+input,textarea,button{font:inherit;border-radius:.4rem;border:1px solid var(--line);background:var(--card);color:inherit;padding:.55rem .7rem;min-height:2.75rem}
+input,textarea{flex:1 1 14rem;min-width:0}
+textarea{resize:vertical;font-family:ui-monospace,monospace}
+.small{flex:0 0 5.5rem}
+button{cursor:pointer;background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
+button.plain{background:var(--card);color:inherit;border-color:var(--line);font-weight:400}
+button:disabled{opacity:.45;cursor:not-allowed}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+#state{font-weight:600;padding:.15rem .6rem;border-radius:1rem;border:1px solid currentColor;font-size:.9rem}
+#state[data-state=open]{color:var(--ok)}
+#state[data-state=closed],#state[data-state=error]{color:var(--bad)}
+.hint{font-size:.8rem;color:var(--muted);margin:0;width:100%}
+#log{flex:1 1 12rem;min-height:12rem;overflow:auto;margin:0;padding:.25rem .5rem;list-style:none;background:var(--card);border:1px solid var(--line);border-radius:.4rem;font:.85rem/1.4 ui-monospace,monospace}
+#log li{padding:.3rem 0;border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;gap:0 .6rem}
+#log time,#log .meta{color:var(--muted)}
+#log .body{flex:1 1 100%;white-space:pre-wrap;overflow-wrap:anywhere}
+#log .sent .kind{color:var(--accent)}
+#log .received .kind{color:var(--ok)}
+#log .error .kind,#log .closed .kind{color:var(--bad)}
+`
+
+const script = String.raw`
+"use strict"
+const $ = (id) => document.getElementById(id)
+const ui = { url: $("url"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
+  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state") }
+ui.url.value = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
+const encoder = new TextEncoder()
+let socket = null
+let sentAt = []
+let last = ""
+const clock = (now = new Date()) => now.toTimeString().slice(0, 8) + "." + String(now.getMilliseconds()).padStart(3, "0")
+const hex = (bytes) => Array.from(bytes.subarray(0, 256), (b) => b.toString(16).padStart(2, "0")).join(" ") +
+  (bytes.length > 256 ? " …" : "")
+const shorten = (text) => text.length > 2000 ? text.slice(0, 2000) + " …" : text
+const kinds = { sent: "→ sent", received: "← received", event: "• event", closed: "× closed", error: "! error" }
+function entry(kind, body, meta) {
+  const item = document.createElement("li")
+  item.className = kind
+  const parts = [["time", clock()], ["span", kinds[kind], "kind"], ["span", meta || "", "meta"], ["span", body, "body"]]
+  for (const [tag, text, name] of parts) {
+    const part = document.createElement(tag)
+    part.textContent = text
+    if (name) part.className = name
+    item.append(part)
+  }
+  const atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40
+  ui.log.append(item)
+  if (ui.log.childElementCount > 1000) ui.log.firstElementChild.remove()
+  if (atEnd) ui.log.scrollTop = ui.log.scrollHeight
+}
+function render(state) {
+  const open = state === "open"
+  ui.state.textContent = state
+  ui.state.dataset.state = state
+  ui.connect.disabled = state === "connecting" || open || state === "closing"
+  ui.disconnect.disabled = !open && state !== "connecting"
+  ui.text.disabled = ui.binary.disabled = !open
+}
+function connect() {
+  if (socket && socket.readyState < 2) return
+  let next
+  try { next = new WebSocket(ui.url.value.trim()) } catch (e) { return entry("error", e.message) }
+  socket = next
+  sentAt = []
+  next.binaryType = "arraybuffer"
+  render("connecting")
+  entry("event", "connecting to " + next.url)
+  next.onopen = () => { render("open"); entry("event", "open"); ui.message.focus() }
+  next.onmessage = (event) => {
+    const rtt = sentAt.length ? " · rtt " + (performance.now() - sentAt.shift()).toFixed(1) + " ms" : ""
+    if (typeof event.data === "string") entry("received", shorten(event.data), "text · " + encoder.encode(event.data).length + " B" + rtt)
+    else entry("received", hex(new Uint8Array(event.data)), "binary · " + event.data.byteLength + " B" + rtt)
+  }
+  next.onerror = () => entry("error", "the connection failed or broke; the close code says more")
+  next.onclose = (event) => {
+    render("closed")
+    entry("closed", "code " + event.code + (event.reason ? " · reason " + JSON.stringify(event.reason) : " · no reason"),
+      event.wasClean ? "clean" : "not clean")
+    if (socket === next) socket = null
+  }
+}
+function disconnect() {
+  if (!socket) return
+  const code = ui.code.value.trim()
+  try {
+    if (code) socket.close(Number(code), ui.reason.value)
+    else socket.close()
+    render("closing")
+  } catch (e) { entry("error", e.message) }
+}
+function send(binary) {
+  if (!socket || socket.readyState !== 1) return
+  const value = ui.message.value
+  let data = value
+  if (binary) {
+    const digits = value.replace(/0x|[\s,:]/gi, "")
+    if (!/^([0-9a-f]{2})*$/i.test(digits)) return entry("error", "not hex: write bytes as pairs of hex digits, e.g. de ad be ef")
+    data = new Uint8Array(digits.length / 2).map((_, i) => parseInt(digits.slice(2 * i, 2 * i + 2), 16))
+  }
+  socket.send(data)
+  sentAt.push(performance.now())
+  if (binary) entry("sent", hex(data), "binary · " + data.length + " B")
+  else entry("sent", shorten(value), "text · " + encoder.encode(value).length + " B")
+  last = value
+  ui.message.value = ""
+  ui.message.focus()
+}
+$("connection").onsubmit = (event) => { event.preventDefault(); connect() }
+ui.disconnect.onclick = disconnect
+$("compose").onsubmit = (event) => { event.preventDefault(); send(false) }
+ui.binary.onclick = () => send(true)
+$("clear").onclick = () => ui.log.replaceChildren()
+ui.message.onkeydown = (event) => {
+  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(event.ctrlKey || event.metaKey) }
+  else if (event.key === "ArrowUp" && !ui.message.value) { event.preventDefault(); ui.message.value = last }
+}
+render("disconnected")
+`
+
+const body = `<main>
+<header><h1>WebSocket echo</h1><output id="state" aria-live="polite">disconnected</output></header>
+<form id="connection">
+<label for="url">Server</label>
+<input id="url" type="url" inputmode="url" autocomplete="off" spellcheck="false" required>
+<button id="connect">Connect</button>
+<div class="row">
+<label class="pair">Close code <input id="code" class="small" inputmode="numeric" value="1000"></label>
+<label class="pair grow">reason <input id="reason" maxlength="123" placeholder="optional"></label>
+<button id="disconnect" type="button" class="plain">Disconnect</button>
+</div>
+</form>
+<form id="compose">
+<label for="message">Message</label>
+<textarea id="message" rows="2" placeholder="hello" spellcheck="false"></textarea>
+<button id="send-text">Send as text</button>
+<button id="send-binary" type="button" class="plain">Send as binary (hex)</button>
+<p class="hint">Enter sends text · Ctrl+Enter sends the hex as binary · Shift+Enter for a new line · ↑ recalls the last message</p>
+</form>
+<ol id="log" role="log" aria-label="Frames" aria-live="polite"></ol>
+<p><button id="clear" type="button" class="plain">Clear log</button></p>
+</main>`
+
+/** The HTML document; its script and style are inline, allowed by hash in `debugPageSecurityPolicy`. */
+export const debugPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>WebSocket echo</title>
+<link rel="icon" href="data:,">
+<style>${style}</style>
+</head>
+<body>
+${body}
+<script>${script}</script>
+</body>
+</html>
+`
+
+/**
+ * The page's Content-Security-Policy: nothing loads from anywhere, only the page's own inline script and style
+ * run (by hash), and WebSockets may go to any host, because the page's URL field is there to try other servers.
+ * The hashes are of `style` and `script` above; a test recomputes them.
+ */
+export const debugPageSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'sha256-5WeYfvF7SZtA0uLDOLJtOUppTNP9sTs7gg/eHYpQ144='",
+  "style-src 'sha256-QBaoKJ3VPj/81+9/QdFVwyTJxGzHsPdbsajrDFKztMU='",
+  "img-src data:",
+  "connect-src ws: wss:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join("; ")
+
+/**
+ * Whether a request's `Accept` header asks for HTML rather than JSON: `text/html` is listed with a weight above
+ * zero and at least as high as the one JSON gets (from `application/json`, else `application/*`, else any type).
+ * A browser's navigation asks for HTML; curl's default, a missing header and `application/json` do not.
+ */
+export const prefersHtml = (accept: string | undefined): boolean => {
+  const weights = new Map<string, number>()
+  for (const range of (accept ?? "").split(",")) {
+    const [type = "", ...parameters] = range.split(";").map((part) => part.trim().toLowerCase())
+    const q = parameters.find((parameter) => parameter.startsWith("q="))
+    const weight = q === undefined ? 1 : Number(q.slice(2))
+    if (weight >= 0 && weight <= 1) weights.set(type, Math.max(weights.get(type) ?? 0, weight))
+  }
+  const html = weights.get("text/html") ?? 0
+  const json = weights.get("application/json") ?? weights.get("application/*") ?? weights.get("*/*") ?? 0
+  return html > 0 && html >= json
+}

@@ -1,0 +1,180 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { echoUrl, origin } from "./wsClient.js"
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+let profile: string
+let browser: BrowserContext
+
+beforeAll(async () => {
+  profile = await mkdtemp(join(tmpdir(), "websocket-echo-chromium-"))
+  await mkdir("test-results", { recursive: true })
+  // A persistent context is how Playwright takes a fresh --user-data-dir of our own.
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 800 }
+  })
+  // A wrong echo fails within a test's time, naming what the page never showed.
+  browser.setDefaultTimeout(10_000)
+})
+
+afterAll(async () => {
+  await browser?.close()
+  if (profile) await rm(profile, { recursive: true, force: true })
+})
+
+/** A new tab that records console errors, page errors and every URL it asks for. */
+const openTab = async (): Promise<{ page: Page; problems: Array<string>; requested: Array<string> }> => {
+  const page = await browser.newPage()
+  const problems: Array<string> = []
+  const requested: Array<string> = []
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(message.text())
+  })
+  page.on("pageerror", (error) => problems.push(error.message))
+  page.on("request", (request) => requested.push(request.url()))
+  page.on("websocket", (socket) => requested.push(socket.url()))
+  return { page, problems, requested }
+}
+
+describe("Chromium against wrangler dev", () => {
+  it("echoes through the browser's own WebSocket API: text, ArrayBuffer, and close 4000 mirrored", async () => {
+    const { page, problems } = await openTab()
+    // Any page of this origin will do; the debug page asks for nothing else (no favicon request either).
+    await page.goto(`${origin()}/`)
+    const seen = await page.evaluate(async (url) => {
+      const socket = new WebSocket(url)
+      socket.binaryType = "arraybuffer"
+      const received: Array<string | Array<number>> = []
+      const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve, reject) => {
+        socket.onclose = (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })
+        setTimeout(() => reject(new Error(`no close within 10 s; received ${JSON.stringify(received)}`)), 10_000)
+      })
+      await new Promise((resolve, reject) => {
+        socket.onopen = resolve
+        socket.onerror = reject
+      })
+      const two = new Promise<void>((resolve) => {
+        socket.onmessage = (event) => {
+          received.push(typeof event.data === "string" ? event.data : Array.from(new Uint8Array(event.data)))
+          if (received.length === 2) resolve()
+        }
+      })
+      socket.send("hello from chromium")
+      socket.send(new Uint8Array([0, 1, 254, 255]).buffer)
+      await two
+      socket.close(4000, "browser done")
+      return { received, closed: await closed }
+    }, echoUrl())
+    expect(seen).toEqual({
+      received: ["echo: hello from chromium", [...new TextEncoder().encode("echo: "), 0, 1, 254, 255]],
+      closed: { code: 4000, reason: "browser done", wasClean: true }
+    })
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  for (const [device, viewport] of [
+    ["laptop", { width: 1280, height: 800 }],
+    ["phone", { width: 390, height: 844 }]
+  ] as const) {
+    it(`serves a debug page that a person can use, on a ${device}`, async () => {
+      const { page, problems, requested } = await openTab()
+      await page.setViewportSize(viewport)
+      await page.goto(`${origin()}/`)
+      const state = page.locator("#state")
+      const log = page.locator("#log")
+
+      await expect.poll(() => page.inputValue("#url")).toBe(echoUrl())
+      expect(await state.textContent()).toBe("disconnected")
+      expect(await page.isDisabled("#send-text")).toBe(true)
+
+      if (device === "laptop") await page.getByRole("button", { name: "Connect", exact: true }).click()
+      else await page.press("#url", "Enter")
+      await state.filter({ hasText: /^open$/ }).waitFor()
+      // Connecting puts the cursor in the message box: type and press Enter.
+      await page.keyboard.type("hello from the page")
+      await page.keyboard.press("Enter")
+      const text = log.locator("li.received").filter({ hasText: "echo: hello from the page" })
+      await text.waitFor()
+      expect(await text.locator(".meta").textContent()).toMatch(/^text · 25 B · rtt \d+\.\d ms$/)
+      expect(await log.locator("li.sent .body").first().textContent()).toBe("hello from the page")
+      expect(await page.inputValue("#message")).toBe("")
+
+      // Shift+Enter starts a new line; Enter sends both lines as one message; ↑ in the empty box brings it back.
+      await page.keyboard.type("two")
+      await page.keyboard.press("Shift+Enter")
+      await page.keyboard.type("lines")
+      await page.keyboard.press("Enter")
+      await log.locator("li.received .body").filter({ hasText: "echo: two\nlines" }).waitFor()
+      await page.keyboard.press("ArrowUp")
+      expect(await page.inputValue("#message")).toBe("two\nlines")
+
+      // Ctrl+Enter sends the box's hex as binary.
+      await page.fill("#message", "de ad be ef")
+      await page.keyboard.press("Control+Enter")
+      const binary = log.locator("li.received").filter({ hasText: "65 63 68 6f 3a 20 de ad be ef" })
+      await binary.waitFor()
+      expect(await binary.locator(".meta").textContent()).toMatch(/^binary · 10 B · rtt \d+\.\d ms$/)
+
+      await page.screenshot({ path: `test-results/debug-page-${device}-open.png` })
+
+      await page.fill("#message", "not hex")
+      await page.getByRole("button", { name: "Send as binary (hex)" }).click()
+      await log.locator("li.error").filter({ hasText: "not hex" }).waitFor()
+      expect(await log.locator("li.sent").count()).toBe(3)
+
+      await page.fill("#code", "4000")
+      await page.fill("#reason", "bye from the page")
+      await page.getByRole("button", { name: "Disconnect", exact: true }).click()
+      await log.locator("li.closed").filter({ hasText: 'code 4000 · reason "bye from the page"' }).waitFor()
+      expect(await log.locator("li.closed .meta").textContent()).toBe("clean")
+      expect(await state.textContent()).toBe("closed")
+      expect(await page.isEnabled("#connect")).toBe(true)
+
+      // Everything fits the viewport: nothing scrolls sideways.
+      expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(viewport.width)
+      await page.screenshot({ path: `test-results/debug-page-${device}-closed.png` })
+      // No CSP violation, no script error, and nothing asked of anyone but this origin.
+      expect(problems).toEqual([])
+      expect(requested).toEqual([`${origin()}/`, echoUrl()])
+      await page.close()
+    })
+  }
+
+  it("keeps the log to the last 1000 frames", async () => {
+    const { page, problems } = await openTab()
+    await page.goto(`${origin()}/`)
+    await page.press("#url", "Enter")
+    await page
+      .locator("#state")
+      .filter({ hasText: /^open$/ })
+      .waitFor()
+    await page.evaluate(`(() => {
+      const message = document.getElementById("message"), send = document.getElementById("send-text")
+      for (let i = 0; i < 600; i++) { message.value = "n" + i; send.click() }
+    })()`)
+    const entries = page.locator("#log li")
+    await entries.last().filter({ hasText: "echo: n599" }).waitFor()
+    // connecting, open, 600 sent and 600 received: the first 202 are gone.
+    expect(await entries.count()).toBe(1000)
+    expect(await entries.first().locator(".body").textContent()).toBe("n200")
+    expect(problems).toEqual([])
+    await page.close()
+  })
+})

@@ -1,0 +1,18 @@
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
+
+/** Lines of runtime output that mean a socket or a request went wrong, whatever the clients saw. */
+const TROUBLE = /hung|Uncaught|Cannot perform I\/O on behalf of a different request/
+
+/**
+ * wrangler dev prints this for a hand-written plain Worker too, each time a client closes a socket on which it
+ * never sent a message (measured): the dev runtime's, not the echo's. Anything else that matches `TROUBLE` fails.
+ */
+const PLATFORM_NOISE = "✘ [ERROR] Uncaught Error: Network connection lost."
+
+/** The lines of wrangler dev's output that point at a problem in the Worker. */
+export const runtimeTrouble = (output: string): Array<string> =>
+  output
+    .replace(ANSI, "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => TROUBLE.test(line) && line !== PLATFORM_NOISE)

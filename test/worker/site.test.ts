@@ -1,0 +1,152 @@
+import { SELF } from "cloudflare:test"
+import { describe, expect, it } from "vitest"
+import { name, version } from "../../package.json"
+import { prefersHtml } from "../../src/runtime/DebugPage.js"
+
+const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+const get = (path: string, init: RequestInit = {}) => SELF.fetch(`http://echo.test${path}`, init)
+
+const sha256 = async (text: string) =>
+  btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))))
+
+describe("GET / for a browser", () => {
+  it("serves the debug page, self-contained, with a strict Content-Security-Policy", async () => {
+    const response = await get("/", { headers: { Accept: BROWSER } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(response.headers.get("vary")).toBe("Accept")
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff")
+    const html = await response.text()
+    expect(html.startsWith("<!doctype html>")).toBe(true)
+    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(10_000)
+    for (const control of ['id="url"', 'id="connect"', 'id="disconnect"', 'id="message"', 'id="send-text"']) {
+      expect(html).toContain(control)
+    }
+    expect(html).toContain('id="send-binary"')
+    expect(html).toContain('id="log"')
+    // Nothing refers to another origin: no src/href but the inline favicon, no http(s) URL at all.
+    expect(html).not.toMatch(/https?:\/\//)
+    expect(html.match(/\s(?:src|href)=/g)).toEqual([" href="])
+    expect(html).toContain('<link rel="icon" href="data:,">')
+  })
+
+  it("allows exactly its own inline script and style, and nothing from elsewhere", async () => {
+    const response = await get("/", { headers: { Accept: BROWSER } })
+    const policy = response.headers.get("content-security-policy") ?? ""
+    const html = await response.text()
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1] as string)
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1] as string)
+    expect(scripts).toHaveLength(1)
+    expect(styles).toHaveLength(1)
+    const directives = Object.fromEntries(
+      policy.split(";").map((directive) => {
+        const [key = "", ...values] = directive.trim().split(/\s+/)
+        return [key, values.join(" ")]
+      })
+    )
+    expect(directives).toEqual({
+      "default-src": "'none'",
+      "script-src": `'sha256-${await sha256(scripts[0] as string)}'`,
+      "style-src": `'sha256-${await sha256(styles[0] as string)}'`,
+      "img-src": "data:",
+      "connect-src": "ws: wss:",
+      "base-uri": "'none'",
+      "form-action": "'none'",
+      "frame-ancestors": "'none'"
+    })
+    // Hash-only style-src would block style attributes.
+    expect(html).not.toMatch(/\sstyle=/)
+  })
+
+  it("answers HEAD with the page's headers and no body", async () => {
+    const response = await get("/", { method: "HEAD", headers: { Accept: BROWSER } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(await response.text()).toBe("")
+  })
+})
+
+describe("GET / for anything else", () => {
+  const description = {
+    name,
+    version,
+    endpoints: [
+      { method: "GET", path: "/echo", description: "WebSocket upgrade; every message comes back with the prefix" },
+      { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
+      { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
+    ],
+    prefix: "echo: ",
+    maxMessageBytes: 1_048_576
+  }
+
+  it("describes the service as JSON, with the configured prefix and limit", async () => {
+    for (const headers of [{}, { Accept: "*/*" }, { Accept: "application/json" }, { Accept: "text/plain" }]) {
+      const response = await get("/", { headers })
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toBe("application/json")
+      expect(response.headers.get("vary")).toBe("Accept")
+      expect(response.headers.get("content-security-policy")).toBeNull()
+      expect(await response.json()).toEqual(description)
+    }
+    expect(name).toBe("websocket-echo")
+  })
+
+  it("prefers JSON when JSON is weighted above HTML, or HTML is refused", async () => {
+    for (const accept of ["application/json, text/html;q=0.5", "text/html;q=0", "*/*, text/html;q=0.1"]) {
+      const response = await get("/", { headers: { Accept: accept } })
+      expect(response.headers.get("content-type"), accept).toBe("application/json")
+    }
+  })
+})
+
+describe("prefersHtml", () => {
+  it("reads Accept the way browsers and CLI clients send it", () => {
+    expect(prefersHtml(BROWSER)).toBe(true)
+    expect(prefersHtml("text/html")).toBe(true)
+    expect(prefersHtml("TEXT/HTML; charset=utf-8")).toBe(true)
+    expect(prefersHtml("application/json;q=0.9, text/html")).toBe(true)
+    expect(prefersHtml("text/html, application/json")).toBe(true)
+    expect(prefersHtml("application/json;q=0, */*;q=0.5, text/html;q=0.2")).toBe(true)
+    expect(prefersHtml(undefined)).toBe(false)
+    expect(prefersHtml("")).toBe(false)
+    expect(prefersHtml("*/*")).toBe(false)
+    expect(prefersHtml("application/json")).toBe(false)
+    expect(prefersHtml("text/*")).toBe(false)
+    expect(prefersHtml("text/html;q=0")).toBe(false)
+    expect(prefersHtml("text/html;q=abc")).toBe(false)
+    expect(prefersHtml("application/*, text/html;q=0.5")).toBe(false)
+  })
+})
+
+describe("GET /health", () => {
+  it("answers {status: ok}, never cached", async () => {
+    for (const accept of [BROWSER, "*/*"]) {
+      const response = await get("/health", { headers: { Accept: accept } })
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toBe("application/json")
+      expect(response.headers.get("cache-control")).toBe("no-store")
+      expect(await response.text()).toBe('{"status":"ok"}')
+    }
+    const head = await get("/health", { method: "HEAD" })
+    expect(head.status).toBe(200)
+    expect(await head.text()).toBe("")
+  })
+})
+
+describe("other methods on / and /health", () => {
+  it("get the same 405 JSON shape as /echo, with Allow", async () => {
+    for (const path of ["/", "/health"]) {
+      for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+        const response = await get(path, { method, headers: { Accept: BROWSER } })
+        expect(response.status).toBe(405)
+        expect(response.headers.get("allow")).toBe("GET, HEAD")
+        expect(response.headers.get("content-type")).toBe("application/json")
+        expect(await response.json()).toEqual({
+          error: `Method ${method} is not allowed; use GET`,
+          code: "METHOD_NOT_ALLOWED"
+        })
+      }
+    }
+  })
+})
