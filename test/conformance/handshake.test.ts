@@ -146,7 +146,8 @@ describe("opening handshake (RFC 6455 §4.1, §4.2)", () => {
       return head
     },
     {
-      // Our decision (README): the Worker answers with an empty Sec-WebSocket-Extensions, i.e. no compression.
+      // Our decision (README): the Worker runs with no_web_socket_compression (raw workerd then answers without
+      // the header: test/worker/limits.test.ts); the dev proxy in front of it negotiates on its own.
       rfc: (head) => expect(head.headers["sec-websocket-extensions"]).toBeUndefined(),
       observed: (head) => expect(head.headers["sec-websocket-extensions"]).toMatch(/^permessage-deflate\b/)
     }
