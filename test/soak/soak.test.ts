@@ -211,7 +211,13 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
   })
   // Memory settles once the runtime has dropped the closed sockets.
   let rssAfter = rssMiB(plain.pid)
-  await eventually(() => (rssAfter = rssMiB(plain.pid)) <= rssBefore * 1.1, short ? 1_000 : 30_000)
+  await eventually(
+    () => {
+      rssAfter = rssMiB(plain.pid)
+      return rssAfter <= rssBefore * 1.1
+    },
+    short ? 1_000 : 30_000
+  )
 
   // 3. Concurrency: N sockets open at once, each echoing, then all closed.
   const concurrent = await phase("concurrent sockets", SIZE.concurrent, async () => {
