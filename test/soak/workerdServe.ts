@@ -62,14 +62,10 @@ const echo :Workerd.Worker = (
 );
 `
   )
-  const child: ChildProcess = spawn(
-    `${root}node_modules/@cloudflare/workerd-linux-64/bin/workerd`,
-    ["serve", "config.capnp"],
-    {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"]
-    }
-  )
+  const child: ChildProcess = spawn(`${root}node_modules/.bin/workerd`, ["serve", "config.capnp"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   let output = ""
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
