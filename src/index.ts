@@ -9,9 +9,18 @@
  * ```
  */
 export { type CloseFrame, closeReply, isValidCloseCode } from "./domain/CloseFrame.js"
-export { type ErrorBody, InternalError, MethodNotAllowed, NotFound, NotWebSocket } from "./domain/HttpError.js"
+export {
+  type ErrorBody,
+  InternalError,
+  MethodNotAllowed,
+  NotFound,
+  NotWebSocket,
+  OriginNotAllowed
+} from "./domain/HttpError.js"
 export { byteLength, type Message, prefixMessage } from "./domain/Message.js"
 export { MessageTooLarge } from "./domain/MessageTooLarge.js"
+export { isOriginAllowed, normalizeOrigin, type OriginPolicy } from "./domain/Origin.js"
+export { RateLimitExceeded } from "./domain/RateLimit.js"
 export { isWebSocketUpgrade } from "./domain/Upgrade.js"
 export { App } from "./runtime/App.js"
 export { EchoRouter, echo, echoHandler } from "./runtime/Echo.js"

@@ -51,3 +51,19 @@ export class InternalError extends Data.TaggedError("InternalError") implements 
   override readonly message = "Internal server error"
   readonly [HttpServerRespondable.symbol] = respondWith(500, "INTERNAL_ERROR")
 }
+
+/**
+ * A WebSocket upgrade from an origin that is not allowed, or without an
+ * `Origin` when one is required (RFC 6455 §10.2). Answered with 403.
+ */
+export class OriginNotAllowed
+  extends Data.TaggedError("OriginNotAllowed")<{ readonly origin: string | undefined }>
+  implements HttpServerRespondable.Respondable
+{
+  override get message() {
+    return this.origin === undefined
+      ? "An Origin header is required"
+      : `Origin ${JSON.stringify(this.origin)} is not allowed`
+  }
+  readonly [HttpServerRespondable.symbol] = respondWith(403, "ORIGIN_NOT_ALLOWED")
+}

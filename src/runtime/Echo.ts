@@ -4,8 +4,11 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, messageTooBig } from "../domain/CloseFrame.js"
-import { MethodNotAllowed, NotWebSocket } from "../domain/HttpError.js"
+import { MethodNotAllowed, NotWebSocket, OriginNotAllowed } from "../domain/HttpError.js"
+import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { prefixMessage } from "../domain/Message.js"
+import { isOriginAllowed } from "../domain/Origin.js"
+import { rateLimited } from "../domain/RateLimit.js"
 import { isWebSocketUpgrade } from "../domain/Upgrade.js"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { type Connection, WebSocketService } from "../services/WebSocketService.js"
@@ -17,22 +20,38 @@ interface Ending {
 }
 
 /**
+ * Completes once the connection has carried no message either way for
+ * `timeoutMs`. Wakes once per timeout period, not per message: each wake-up
+ * sleeps for whatever remains after the last activity.
+ */
+const idleFor = (connection: Connection, timeoutMs: number): Effect.Effect<Ending> =>
+  Effect.gen(function* () {
+    while (true) {
+      const remaining = idleRemainingMs(yield* connection.lastActivity, yield* Clock.currentTimeMillis, timeoutMs)
+      if (remaining <= 0) return { peer: undefined, reply: idleTimeout }
+      yield* Effect.sleep(remaining)
+    }
+  })
+
+/**
  * Echoes one connection until it closes: every message goes back through the
  * prefix, in order; the peer's close is answered; one log line tells how it went.
+ * With `idleTimeoutMs` above 0, a connection silent for that long is closed with 1001.
  */
-export const echo = (connection: Connection, prefix: string): Effect.Effect<void> =>
+export const echo = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
   Effect.gen(function* () {
     const openedAt = yield* Clock.currentTimeMillis
-    const ended = yield* connection.messages.pipe(
+    const echoed = connection.messages.pipe(
       Stream.map(prefixMessage(prefix)),
       Stream.runForEach(connection.send),
       Effect.zipRight(connection.closed),
       Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
-      Effect.catchTag(
-        "MessageTooLarge",
-        (): Effect.Effect<Ending> => Effect.succeed({ peer: undefined, reply: messageTooBig })
-      )
+      Effect.catchTags({
+        MessageTooLarge: (): Effect.Effect<Ending> => Effect.succeed({ peer: undefined, reply: messageTooBig }),
+        RateLimitExceeded: (): Effect.Effect<Ending> => Effect.succeed({ peer: undefined, reply: rateLimited })
+      })
     )
+    const ended = yield* idleTimeoutMs > 0 ? Effect.race(echoed, idleFor(connection, idleTimeoutMs)) : echoed
     yield* connection.close(ended.reply)
     const stats = yield* connection.stats
     const closedAt = yield* Clock.currentTimeMillis
@@ -49,8 +68,8 @@ export const echo = (connection: Connection, prefix: string): Effect.Effect<void
 
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
- * by a fiber of its own; anything else fails with `NotWebSocket` (426) or
- * `MethodNotAllowed` (405).
+ * by a fiber of its own; anything else fails with `NotWebSocket` (426),
+ * `MethodNotAllowed` (405) or, for an origin that may not connect, `OriginNotAllowed` (403).
  */
 export const echoHandler = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
@@ -60,10 +79,14 @@ export const echoHandler = Effect.gen(function* () {
   if (request.method === "HEAD" || !isWebSocketUpgrade(request.headers.upgrade)) {
     return yield* new NotWebSocket()
   }
-  const { prefix, maxMessageBytes } = yield* EchoConfig
-  const connection = yield* (yield* WebSocketService).upgrade({ maxMessageBytes })
+  const settings = yield* EchoConfig
+  if (!isOriginAllowed(settings, request.headers.origin)) {
+    return yield* new OriginNotAllowed({ origin: request.headers.origin })
+  }
+  const { prefix, maxMessageBytes, maxMessagesPerSecond, idleTimeoutSeconds } = settings
+  const connection = yield* (yield* WebSocketService).upgrade({ maxMessageBytes, maxMessagesPerSecond })
   // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-  yield* Effect.forkDaemon(echo(connection, prefix))
+  yield* Effect.forkDaemon(echo(connection, prefix, idleTimeoutSeconds * 1000))
   return connection.response
 })
 

@@ -3,6 +3,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import { normalizeOrigin } from "../domain/Origin.js"
 
 /** The platform's own cap on a WebSocket message: 32 MiB. */
 export const PLATFORM_MAX_MESSAGE_BYTES = 33_554_432
@@ -13,30 +14,79 @@ export interface EchoSettings {
   readonly prefix: string
   /** The largest message echoed; a larger one closes the socket with 1009. */
   readonly maxMessageBytes: number
+  /** Origins allowed to open a socket, in canonical form; empty allows every origin. */
+  readonly allowedOrigins: ReadonlyArray<string>
+  /** Whether an upgrade without an `Origin` header is refused. */
+  readonly requireOrigin: boolean
+  /** Seconds without a message either way before the socket is closed with 1001; 0 turns it off. */
+  readonly idleTimeoutSeconds: number
+  /** Messages a peer may send per second (burst included) before it is closed with 1008; 0 turns it off. */
+  readonly maxMessagesPerSecond: number
 }
 
 /** The settings when nothing is configured. */
-export const defaults: EchoSettings = { prefix: "echo: ", maxMessageBytes: 1_048_576 }
+export const defaults: EchoSettings = {
+  prefix: "echo: ",
+  maxMessageBytes: 1_048_576,
+  allowedOrigins: [],
+  requireOrigin: false,
+  idleTimeoutSeconds: 600,
+  maxMessagesPerSecond: 0
+}
 
-const maxMessageBytes = Config.string("MAX_MESSAGE_BYTES").pipe(
-  Config.withDefault(String(defaults.maxMessageBytes)),
-  Config.mapOrFail((text) => {
-    const value = Number(text)
-    return /^\d+$/.test(text.trim()) && value >= 1 && value <= PLATFORM_MAX_MESSAGE_BYTES
-      ? Either.right(value)
-      : Either.left(
-          ConfigError.InvalidData(
-            ["MAX_MESSAGE_BYTES"],
-            `MAX_MESSAGE_BYTES must be an integer from 1 to ${PLATFORM_MAX_MESSAGE_BYTES}, got ${JSON.stringify(text)}`
-          )
-        )
-  })
-)
+const invalid = (name: string, expected: string, text: string) =>
+  Either.left(ConfigError.InvalidData([name], `${name} must be ${expected}, got ${JSON.stringify(text)}`))
 
-/** The settings as an Effect `Config`: `ECHO_PREFIX` and `MAX_MESSAGE_BYTES`. */
+const integer = (name: string, min: number, max: number, fallback: number): Config.Config<number> =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail((text) => {
+      const value = Number(text)
+      return /^\d+$/.test(text.trim()) && value >= min && value <= max
+        ? Either.right(value)
+        : invalid(name, `an integer from ${min} to ${max}`, text)
+    })
+  )
+
+const boolean = (name: string, fallback: boolean): Config.Config<boolean> =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail((text) => {
+      const value = text.trim().toLowerCase()
+      return value === "true" || value === "false"
+        ? Either.right(value === "true")
+        : invalid(name, "true or false", text)
+    })
+  )
+
+const origins = (name: string): Config.Config<ReadonlyArray<string>> =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((text) => {
+      if (text.trim() === "" || text.trim() === "*") return Either.right([])
+      const canonical: Array<string> = []
+      for (const entry of text.split(",")) {
+        const origin = normalizeOrigin(entry)
+        if (origin === undefined) {
+          return invalid(name, "a comma-separated list of origins like https://example.com:8443", entry.trim())
+        }
+        canonical.push(origin)
+      }
+      return Either.right(canonical)
+    })
+  )
+
+/**
+ * The settings as an Effect `Config`: `ECHO_PREFIX`, `MAX_MESSAGE_BYTES`, `ALLOWED_ORIGINS`,
+ * `REQUIRE_ORIGIN`, `IDLE_TIMEOUT_SECONDS` and `MAX_MESSAGES_PER_SECOND`.
+ */
 export const config: Config.Config<EchoSettings> = Config.all({
   prefix: Config.string("ECHO_PREFIX").pipe(Config.withDefault(defaults.prefix)),
-  maxMessageBytes
+  maxMessageBytes: integer("MAX_MESSAGE_BYTES", 1, PLATFORM_MAX_MESSAGE_BYTES, defaults.maxMessageBytes),
+  allowedOrigins: origins("ALLOWED_ORIGINS"),
+  requireOrigin: boolean("REQUIRE_ORIGIN", defaults.requireOrigin),
+  idleTimeoutSeconds: integer("IDLE_TIMEOUT_SECONDS", 0, 86_400, defaults.idleTimeoutSeconds),
+  maxMessagesPerSecond: integer("MAX_MESSAGES_PER_SECOND", 0, 1_000_000, defaults.maxMessagesPerSecond)
 })
 
 /** The echo's settings as a service. */

@@ -10,6 +10,7 @@ import * as Stream from "effect/Stream"
 import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
 import { byteLength, type Message } from "../domain/Message.js"
 import { MessageTooLarge } from "../domain/MessageTooLarge.js"
+import { makeTokenBucket, RateLimitExceeded, takeToken } from "../domain/RateLimit.js"
 
 /** What a connection has carried so far. */
 export interface ConnectionStats {
@@ -27,10 +28,11 @@ export interface Connection {
   readonly response: HttpServerResponse.HttpServerResponse
   /**
    * The peer's messages in order. Ends when the peer closes; fails with
-   * `MessageTooLarge` at the first message over the limit. Its listeners are
+   * `MessageTooLarge` at the first message over the limit, or with
+   * `RateLimitExceeded` at the first message over the rate. Its listeners are
    * removed when it ends.
    */
-  readonly messages: Stream.Stream<Message, MessageTooLarge>
+  readonly messages: Stream.Stream<Message, MessageTooLarge | RateLimitExceeded>
   /** The peer's close frame; 1006 when the connection dropped without one. */
   readonly closed: Effect.Effect<CloseFrame>
   /** Sends a message; dropped once the socket can no longer send. */
@@ -38,12 +40,16 @@ export interface Connection {
   /** Sends a close frame, unless the socket is already closed. */
   readonly close: (frame: CloseFrame) => Effect.Effect<void>
   readonly stats: Effect.Effect<ConnectionStats>
+  /** The `Clock` time (ms) of the last message either way, or of the upgrade if none. */
+  readonly lastActivity: Effect.Effect<number>
 }
 
 /** The options of one upgrade. */
 export interface UpgradeOptions {
   /** The largest message accepted, in bytes (UTF-8 bytes for text). */
   readonly maxMessageBytes: number
+  /** The most messages accepted per second, burst included; 0 or absent for no limit. */
+  readonly maxMessagesPerSecond?: number
 }
 
 /** The raw socket under a connection: the server end of a `WebSocketPair`, or an in-memory one. */
@@ -58,17 +64,26 @@ interface Transport {
 const makeConnection = (
   transport: Transport,
   response: HttpServerResponse.HttpServerResponse,
-  { maxMessageBytes }: UpgradeOptions
+  { maxMessageBytes, maxMessagesPerSecond = 0 }: UpgradeOptions
 ): Effect.Effect<Connection> =>
   Effect.gen(function* () {
-    const mailbox = yield* Mailbox.make<Message, MessageTooLarge>()
+    const mailbox = yield* Mailbox.make<Message, MessageTooLarge | RateLimitExceeded>()
     const closed = yield* Deferred.make<CloseFrame>()
     const stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
+    // Read synchronously per message: a timestamp and a little arithmetic, no Effect and no timer.
+    const clock = yield* Effect.clock
+    let lastActivity = clock.unsafeCurrentTimeMillis()
+    const bucket = maxMessagesPerSecond > 0 ? makeTokenBucket(maxMessagesPerSecond, lastActivity) : undefined
     const unlisten = transport.listen({
       message(data) {
+        lastActivity = clock.unsafeCurrentTimeMillis()
         const size = byteLength(data)
         if (size > maxMessageBytes) {
           mailbox.unsafeDone(Exit.fail(new MessageTooLarge({ size, limit: maxMessageBytes })))
+          return
+        }
+        if (bucket !== undefined && !takeToken(bucket, lastActivity)) {
+          mailbox.unsafeDone(Exit.fail(new RateLimitExceeded({ limit: maxMessagesPerSecond })))
           return
         }
         stats.messagesIn++
@@ -90,6 +105,7 @@ const makeConnection = (
           // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
           if (transport.isClosed()) return
           transport.send(message)
+          lastActivity = clock.unsafeCurrentTimeMillis()
           stats.messagesOut++
           stats.bytesOut += byteLength(message)
         }),
@@ -97,7 +113,8 @@ const makeConnection = (
         Effect.sync(() => {
           if (!transport.isClosed()) transport.close(frame)
         }),
-      stats: Effect.sync(() => ({ ...stats }))
+      stats: Effect.sync(() => ({ ...stats })),
+      lastActivity: Effect.sync(() => lastActivity)
     }
   })
 

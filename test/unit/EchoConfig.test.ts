@@ -3,7 +3,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { EchoConfig } from "../../src/services/EchoConfig.js"
+import { defaults, EchoConfig } from "../../src/services/EchoConfig.js"
 
 const load = (vars: Record<string, string>) =>
   Effect.exit(
@@ -18,20 +18,27 @@ const failure = (exit: Exit.Exit<unknown, unknown>) => {
 }
 
 describe("EchoConfig", () => {
-  it.effect("defaults to the `echo: ` prefix and 1 MiB", () =>
+  it.effect("defaults to the `echo: ` prefix, 1 MiB, any origin, a 600 s idle timeout and no rate limit", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* load({}), Exit.succeed({ prefix: "echo: ", maxMessageBytes: 1_048_576 }))
+      assert.deepStrictEqual(
+        yield* load({}),
+        Exit.succeed({
+          prefix: "echo: ",
+          maxMessageBytes: 1_048_576,
+          allowedOrigins: [],
+          requireOrigin: false,
+          idleTimeoutSeconds: 600,
+          maxMessagesPerSecond: 0
+        })
+      )
     })
   )
 
   it.effect("reads both variables; an empty prefix means an exact echo", () =>
     Effect.gen(function* () {
       const exit = yield* load({ ECHO_PREFIX: "", MAX_MESSAGE_BYTES: "33554432" })
-      assert.deepStrictEqual(exit, Exit.succeed({ prefix: "", maxMessageBytes: 33_554_432 }))
-      assert.deepStrictEqual(
-        yield* load({ MAX_MESSAGE_BYTES: "1" }),
-        Exit.succeed({ prefix: "echo: ", maxMessageBytes: 1 })
-      )
+      assert.deepStrictEqual(exit, Exit.succeed({ ...defaults, prefix: "", maxMessageBytes: 33_554_432 }))
+      assert.deepStrictEqual(yield* load({ MAX_MESSAGE_BYTES: "1" }), Exit.succeed({ ...defaults, maxMessageBytes: 1 }))
     })
   )
 
@@ -41,6 +48,60 @@ describe("EchoConfig", () => {
         const message = failure(yield* load({ MAX_MESSAGE_BYTES: bad }))
         assert.include(message, "MAX_MESSAGE_BYTES must be an integer from 1 to 33554432", bad)
         assert.include(message, JSON.stringify(bad))
+      }
+    })
+  )
+
+  it.effect("reads the abuse limits", () =>
+    Effect.gen(function* () {
+      const exit = yield* load({
+        ALLOWED_ORIGINS: "https://Example.com:443, http://localhost:8080,chrome-extension://AbC",
+        REQUIRE_ORIGIN: "TRUE",
+        IDLE_TIMEOUT_SECONDS: "0",
+        MAX_MESSAGES_PER_SECOND: "50"
+      })
+      assert.deepStrictEqual(
+        exit,
+        Exit.succeed({
+          ...defaults,
+          allowedOrigins: ["https://example.com", "http://localhost:8080", "chrome-extension://abc"],
+          requireOrigin: true,
+          idleTimeoutSeconds: 0,
+          maxMessagesPerSecond: 50
+        })
+      )
+    })
+  )
+
+  it.effect("reads an empty ALLOWED_ORIGINS, or *, as any origin", () =>
+    Effect.gen(function* () {
+      for (const any of ["", " ", "*"]) {
+        assert.deepStrictEqual(yield* load({ ALLOWED_ORIGINS: any }), Exit.succeed(defaults), any)
+      }
+    })
+  )
+
+  it.effect("refuses bad abuse limits, naming the variable, the expected form and the value", () =>
+    Effect.gen(function* () {
+      const cases: Array<[Record<string, string>, string, string]> = [
+        [
+          { ALLOWED_ORIGINS: "https://a.com,example.com" },
+          "ALLOWED_ORIGINS must be a comma-separated list",
+          "example.com"
+        ],
+        [{ ALLOWED_ORIGINS: "https://a.com/" }, "ALLOWED_ORIGINS must be a comma-separated list", "https://a.com/"],
+        [{ ALLOWED_ORIGINS: "https://a.com,,https://b.com" }, "ALLOWED_ORIGINS must be", ""],
+        [{ ALLOWED_ORIGINS: "null" }, "ALLOWED_ORIGINS must be", "null"],
+        [{ REQUIRE_ORIGIN: "yes" }, "REQUIRE_ORIGIN must be true or false", "yes"],
+        [{ IDLE_TIMEOUT_SECONDS: "-1" }, "IDLE_TIMEOUT_SECONDS must be an integer from 0 to 86400", "-1"],
+        [{ IDLE_TIMEOUT_SECONDS: "86401" }, "IDLE_TIMEOUT_SECONDS must be an integer from 0 to 86400", "86401"],
+        [{ MAX_MESSAGES_PER_SECOND: "1.5" }, "MAX_MESSAGES_PER_SECOND must be an integer from 0 to 1000000", "1.5"],
+        [{ MAX_MESSAGES_PER_SECOND: "lots" }, "MAX_MESSAGES_PER_SECOND must be an integer from 0 to 1000000", "lots"]
+      ]
+      for (const [vars, expected, value] of cases) {
+        const message = failure(yield* load(vars))
+        assert.include(message, expected, JSON.stringify(vars))
+        assert.include(message, `got ${JSON.stringify(value)}`, JSON.stringify(vars))
       }
     })
   )

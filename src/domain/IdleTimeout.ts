@@ -1,0 +1,11 @@
+import type { CloseFrame } from "./CloseFrame.js"
+
+/** The close frame sent to a socket idle for too long (RFC 6455 §7.4.1: 1001, going away). */
+export const idleTimeout: CloseFrame = { code: 1001, reason: "idle timeout" }
+
+/**
+ * How long a socket whose last message (either way) was at `lastActivity` may
+ * still stay silent at `now`; zero or less means it has been idle too long.
+ */
+export const idleRemainingMs = (lastActivity: number, now: number, timeoutMs: number): number =>
+  lastActivity + timeoutMs - now
