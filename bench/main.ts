@@ -33,9 +33,9 @@ const settings = {
     (smoke ? ["T3"] : ["T0", "T1", "T2", "T3", "T2-dev", "T3-dev"])) as TargetId[],
   pingPong: { warmupMs: quick ? 150 : 300, measureMs: smoke ? 300 : quick ? 400 : 1500 },
   closed100: { connections: 100, depth: 1, warmupMs: quick ? 150 : 400, measureMs: smoke ? 300 : quick ? 500 : 2000 },
-  ramp: { connections: smoke ? 50 : 1000, parallel: 50, settleMs: quick || smoke ? 300 : 800 },
+  ramp: { connections: smoke ? 50 : quick ? 500 : 1000, parallel: 50, settleMs: quick || smoke ? 300 : 800 },
   openLoop: {
-    rates: (option("rates") ?? "1000,3000").split(",").map(Number),
+    rates: (option("rates") ?? "1000,4000").split(",").map(Number),
     warmupMs: quick ? 150 : 300,
     measureMs: smoke ? 300 : quick ? 400 : 1200
   },
@@ -115,6 +115,16 @@ const closeAll = async (connections: readonly Connection[]) => {
   return results.filter((clean) => !clean).length
 }
 
+/** The median of a few RSS readings: a single one catches the heap mid-collection. */
+const steadyRss = async (target: Target): Promise<number> => {
+  const samples: number[] = []
+  for (let i = 0; i < 5; i++) {
+    samples.push(rssBytes(target.processes()))
+    await sleep(50)
+  }
+  return samples.sort((a, b) => a - b)[2] as number
+}
+
 const prefixFor = (target: Target) => (target.raw ? undefined : PREFIX)
 
 const workloads: Record<string, (target: Target) => Promise<Record<string, Record<string, number>>>> = {
@@ -146,12 +156,12 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
     const out: Record<string, Record<string, number>> = {}
     const ex = exchange(TEXT, TEXT_20, prefixFor(target))
     let meter = new Meter()
-    const rssBefore = rssBytes(target.processes())
+    const rssBefore = await steadyRss(target)
     const started = performance.now()
     const connections = await connectAll(target, count, ex, meter)
     const openMs = performance.now() - started
     await sleep(settleMs)
-    const rssIdle = rssBytes(target.processes())
+    const rssIdle = await steadyRss(target)
     for (const rate of settings.openLoop.rates) {
       meter = new Meter()
       for (const connection of connections) connection.retarget(meter)
@@ -164,7 +174,7 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
     }
     const unclean = await closeAll(connections)
     await sleep(settleMs)
-    const rssAfter = rssBytes(target.processes())
+    const rssAfter = await steadyRss(target)
     out[`ramp to ${count} idle conns`] = {
       openMs,
       rssBeforeMiB: rssBefore / 2 ** 20,
