@@ -25,6 +25,8 @@ const option = (name: string) => {
 }
 const quick = flag("quick")
 const smoke = flag("smoke")
+/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads). */
+const only = option("workloads")?.split(",")
 
 const settings = {
   mode: smoke ? "smoke" : quick ? "quick" : "full",
@@ -220,12 +222,13 @@ const main = async () => {
   try {
     for (const id of settings.targets) {
       console.error(`starting ${LABELS[id]}...`)
-      targets.push(await startTarget(id))
+      targets.push(await startTarget(id, option("reference")))
     }
     for (let rep = 0; rep < settings.repetitions; rep++) {
       const order = targets.map((_, i) => targets[(i + rep) % targets.length] as Target)
       for (const [workload, run] of Object.entries(workloads)) {
         if (smoke && workload === "payloads") continue
+        if (only !== undefined && !only.includes(workload)) continue
         for (const target of order) {
           const figures = await run(target)
           for (const [name, values] of Object.entries(figures))
@@ -256,6 +259,11 @@ const main = async () => {
     const received = runs.reduce((n, r) => n + (r.figures.msgsPerSec ?? 0), 0)
     console.log(`smoke: ${runs.length} windows, ${mismatches} mismatches`)
     if (mismatches > 0 || received === 0 || runs.some((r) => r.figures.valid === 0)) process.exit(1)
+    return
+  }
+  if (option("out") !== undefined) {
+    writeFileSync(option("out") as string, `${JSON.stringify(result, null, 2)}\n`)
+    console.log(markdown(result))
     return
   }
   const stamp = result.date.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")

@@ -136,6 +136,29 @@ const SPECS: ReadonlyArray<{
     figure: "msgsPerSec",
     num: "T3-dev",
     den: "T2-dev"
+  },
+  // With --targets ...,T3-ref --reference dist-of-another-commit/worker.js: one change measured side by side.
+  { name: "this build/reference build msgs/s", workload: CLOSED_100, figure: "msgsPerSec", num: "T3", den: "T3-ref" },
+  {
+    name: "this build/reference build msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T3",
+    den: "T3-ref"
+  },
+  {
+    name: "this build/reference build round trips/s, 1 conn",
+    workload: PING_PONG,
+    figure: "msgsPerSec",
+    num: "T3",
+    den: "T3-ref"
+  },
+  {
+    name: "reference/plain msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T3-ref",
+    den: "T2"
   }
 ]
 

@@ -12,7 +12,7 @@ const build = `${root}bench/.build/`
 export const WORKERD = `${root}node_modules/@cloudflare/workerd-linux-64/bin/workerd`
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(`${root}wrangler.toml`, "utf8"))?.[1]
 
-export type TargetId = "T0" | "T1" | "T2" | "T3" | "T2-dev" | "T3-dev"
+export type TargetId = "T0" | "T1" | "T2" | "T3" | "T2-dev" | "T3-dev" | "T3-ref"
 
 export const LABELS: Record<TargetId, string> = {
   T0: "T0 raw TCP echo (node:net)",
@@ -20,7 +20,8 @@ export const LABELS: Record<TargetId, string> = {
   T2: "T2 plain Worker, workerd serve",
   T3: "T3 Effect Worker, workerd serve",
   "T2-dev": "T2 plain Worker, wrangler dev",
-  "T3-dev": "T3 Effect Worker, wrangler dev"
+  "T3-dev": "T3 Effect Worker, wrangler dev",
+  "T3-ref": "T3-ref another build of ours, workerd serve"
 }
 
 export interface Target {
@@ -129,10 +130,14 @@ const wranglerVars = (): Record<string, string> => {
   return Object.fromEntries([...section.matchAll(/^(\w+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]))
 }
 
-const startWorkerd = async (id: "T2" | "T3"): Promise<Target> => {
+const startWorkerd = async (id: "T2" | "T3" | "T3-ref", bundle?: string): Promise<Target> => {
   const port = await freePort()
-  const dir = `${build}${id === "T3" ? "effect" : "plain"}/`
-  writeFileSync(`${dir}config.capnp`, capnp(port, id === "T3" ? wranglerVars() : {}))
+  const dir = `${build}${id === "T3" ? "effect" : id === "T3-ref" ? "reference" : "plain"}/`
+  if (bundle !== undefined) {
+    mkdirSync(dir, { recursive: true })
+    copyFileSync(bundle, `${dir}worker.js`)
+  }
+  writeFileSync(`${dir}config.capnp`, capnp(port, id === "T2" ? {} : wranglerVars()))
   const child = spawn(WORKERD, ["serve", "config.capnp", "--verbose"], {
     cwd: dir,
     detached: true,
@@ -161,7 +166,8 @@ const startDev = async (id: "T2-dev" | "T3-dev"): Promise<Target> => {
   }
 }
 
-export const startTarget = (id: TargetId): Promise<Target> => {
+/** Starts a target; `reference` is the bundle (a `dist/worker.js` of another commit) that T3-ref serves. */
+export const startTarget = (id: TargetId, reference?: string): Promise<Target> => {
   switch (id) {
     case "T0":
       return startNode("T0", "targets/tcp-echo.mjs")
@@ -173,6 +179,9 @@ export const startTarget = (id: TargetId): Promise<Target> => {
     case "T2-dev":
     case "T3-dev":
       return startDev(id)
+    case "T3-ref":
+      if (reference === undefined) throw new Error("T3-ref needs --reference path/to/worker.js")
+      return startWorkerd(id, reference)
   }
 }
 
