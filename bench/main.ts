@@ -213,7 +213,7 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
 const main = async () => {
   const began = Date.now()
   console.error(`building the Workers...`)
-  const bundle = buildWorkers()
+  const bundle = buildWorkers(option("subject"))
   const toolchain = versions()
   const targets: Target[] = []
   const stopAll = () => Promise.all(targets.map((t) => t.stop()))

@@ -87,8 +87,11 @@ const startNode = async (id: "T0" | "T1", script: string): Promise<Target> => {
   return { id, port, raw: id === "T0", processes: () => [pid], stop: () => stopChild(child) }
 }
 
-/** Bundles both Workers exactly as `npm run build` does (wrangler deploy --dry-run), returns the sizes. */
-export const buildWorkers = () => {
+/**
+ * Bundles both Workers exactly as `npm run build` does (wrangler deploy --dry-run), returns the sizes.
+ * `subject` replaces our bundle on raw workerd (T3) by another build of ours.
+ */
+export const buildWorkers = (subject?: string) => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
   execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore", env })
@@ -102,7 +105,7 @@ export const buildWorkers = () => {
     }
   )
   mkdirSync(`${build}effect`, { recursive: true })
-  copyFileSync(`${root}dist/worker.js`, `${build}effect/worker.js`)
+  copyFileSync(subject ?? `${root}dist/worker.js`, `${build}effect/worker.js`)
   const size = (file: string) => {
     const bytes = readFileSync(file)
     return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }
