@@ -25,7 +25,8 @@ export const echo = (connection: Connection, prefix: string): Effect.Effect<void
     const openedAt = yield* Clock.currentTimeMillis
     const ended = yield* connection.messages.pipe(
       Stream.map(prefixMessage(prefix)),
-      Stream.runForEach(connection.send),
+      // One effect per chunk, not per message: the per-message cost of the pipeline is what the echo costs.
+      Stream.runForEachChunk(connection.sendAll),
       Effect.zipRight(connection.closed),
       Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
       Effect.catchTag(
