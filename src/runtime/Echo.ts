@@ -2,10 +2,11 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, messageTooBig } from "../domain/CloseFrame.js"
 import { MethodNotAllowed, NotWebSocket } from "../domain/HttpError.js"
-import { prefixMessage } from "../domain/Message.js"
+import { type Message, prefixMessage } from "../domain/Message.js"
 import { isWebSocketUpgrade } from "../domain/Upgrade.js"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { type Connection, WebSocketService } from "../services/WebSocketService.js"
@@ -17,6 +18,23 @@ interface Ending {
 }
 
 /**
+ * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs
+ * measurably less per message than `Stream.runForEachChunk` (no sink channel between the pull and the send).
+ */
+const sendEach =
+  (connection: Connection) =>
+  <E>(replies: Stream.Stream<Message, E>): Effect.Effect<void, E> =>
+    Effect.scoped(
+      Effect.flatMap(Stream.toPull(replies), (pull) => {
+        const loop: Effect.Effect<void, E> = Effect.matchEffect(pull, {
+          onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
+          onSuccess: (chunk) => Effect.zipRight(connection.sendAll(chunk), loop)
+        })
+        return loop
+      })
+    )
+
+/**
  * Echoes one connection until it closes: every message goes back through the
  * prefix, in order; the peer's close is answered; one log line tells how it went.
  */
@@ -25,8 +43,7 @@ export const echo = (connection: Connection, prefix: string): Effect.Effect<void
     const openedAt = yield* Clock.currentTimeMillis
     const ended = yield* connection.messages.pipe(
       Stream.map(prefixMessage(prefix)),
-      // One effect per chunk, not per message: the per-message cost of the pipeline is what the echo costs.
-      Stream.runForEachChunk(connection.sendAll),
+      sendEach(connection),
       Effect.zipRight(connection.closed),
       Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
       Effect.catchTag(
