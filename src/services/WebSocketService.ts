@@ -1,11 +1,10 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
@@ -58,73 +57,29 @@ interface Transport {
   readonly listen: (on: { message: (data: Message) => void; close: (frame: CloseFrame) => void }) => () => void
 }
 
-/** What the consumer of `messages` gets next: a chunk of messages, or the stream's end (`undefined`). */
-type Pull = Effect.Effect<Chunk.Chunk<Message> | undefined, MessageTooLarge>
-
 const makeConnection = (
   transport: Transport,
   response: HttpServerResponse.HttpServerResponse,
   { maxMessageBytes }: UpgradeOptions
 ): Effect.Effect<Connection> =>
   Effect.gen(function* () {
+    const mailbox = yield* Mailbox.make<Message, MessageTooLarge>()
     const closed = yield* Deferred.make<CloseFrame>()
     const stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
-    // A queue of one consumer, kept to a plain array: every message costs a push, and only a message
-    // that finds the consumer parked wakes its fiber (Mailbox schedules a task per offer on top of that).
-    let buffered: Message[] = []
-    let end: Effect.Effect<undefined, MessageTooLarge> | undefined
-    let parked: ((pull: Pull) => void) | undefined
-    const next = (): Pull | undefined => {
-      if (buffered.length > 0) {
-        const chunk = Chunk.unsafeFromArray(buffered)
-        buffered = []
-        return Effect.succeed(chunk)
-      }
-      return end
-    }
-    const wake = () => {
-      if (parked === undefined) return
-      const resume = parked
-      parked = undefined
-      resume(next() as Pull)
-    }
-    const take: Pull = Effect.suspend(
-      () =>
-        next() ??
-        Effect.async<Chunk.Chunk<Message> | undefined, MessageTooLarge>((resume) => {
-          parked = resume
-          return Effect.sync(() => {
-            parked = undefined
-          })
-        })
-    )
-    const pump: Channel.Channel<
-      Chunk.Chunk<Message>,
-      unknown,
-      MessageTooLarge,
-      unknown,
-      void,
-      unknown
-    > = Channel.flatMap(Channel.fromEffect(take), (chunk) =>
-      chunk === undefined ? Channel.void : Channel.zipRight(Channel.write(chunk), pump)
-    )
     const unlisten = transport.listen({
       message(data) {
-        if (end !== undefined) return
         const size = byteLength(data)
         if (size > maxMessageBytes) {
-          end = Effect.fail(new MessageTooLarge({ size, limit: maxMessageBytes }))
-        } else {
-          stats.messagesIn++
-          stats.bytesIn += size
-          buffered.push(data)
+          mailbox.unsafeDone(Exit.fail(new MessageTooLarge({ size, limit: maxMessageBytes })))
+          return
         }
-        wake()
+        stats.messagesIn++
+        stats.bytesIn += size
+        mailbox.unsafeOffer(data)
       },
       close(frame) {
         Deferred.unsafeDone(closed, Exit.succeed(frame))
-        end ??= Effect.succeed(undefined)
-        wake()
+        mailbox.unsafeDone(Exit.void)
       }
     })
     const sendAll = (messages: Iterable<Message>) => {
@@ -139,7 +94,7 @@ const makeConnection = (
     return {
       id: crypto.randomUUID(),
       response,
-      messages: Stream.fromChannel(pump).pipe(Stream.ensuring(Effect.sync(unlisten))),
+      messages: Mailbox.toStream(mailbox).pipe(Stream.ensuring(Effect.sync(unlisten))),
       closed: Deferred.await(closed),
       send: (message) => Effect.sync(() => sendAll([message])),
       sendAll: (messages) => Effect.sync(() => sendAll(messages)),
