@@ -33,15 +33,15 @@ const settings = {
   repetitions: Number(option("repetitions") ?? (smoke ? 1 : 3)),
   targets: (option("targets")?.split(",") ??
     (smoke ? ["T3"] : ["T0", "T1", "T2", "T3", "T2-dev", "T3-dev"])) as TargetId[],
-  pingPong: { warmupMs: quick ? 150 : 300, measureMs: smoke ? 300 : quick ? 400 : 1500 },
-  closed100: { connections: 100, depth: 1, warmupMs: quick ? 150 : 400, measureMs: smoke ? 300 : quick ? 500 : 2000 },
-  ramp: { connections: smoke ? 50 : quick ? 500 : 1000, parallel: 50, settleMs: quick || smoke ? 300 : 800 },
+  pingPong: { warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 250 : 1200 },
+  closed100: { connections: 100, depth: 1, warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 300 : 1500 },
+  ramp: { connections: smoke ? 50 : quick ? 300 : 1000, parallel: 50, settleMs: quick || smoke ? 150 : 500 },
   openLoop: {
     rates: (option("rates") ?? "1000,4000").split(",").map(Number),
-    warmupMs: quick ? 150 : 300,
-    measureMs: smoke ? 300 : quick ? 400 : 1200
+    warmupMs: quick ? 100 : 250,
+    measureMs: smoke ? 300 : quick ? 250 : 1000
   },
-  payloads: { connections: 10, depth: 1, warmupMs: quick ? 100 : 200, measureMs: smoke ? 200 : quick ? 250 : 600 }
+  payloads: { connections: 10, depth: 1, warmupMs: quick ? 50 : 150, measureMs: smoke ? 200 : quick ? 150 : 400 }
 }
 
 const TEXT_20 = Buffer.from("0123456789abcdefghij")
@@ -122,7 +122,7 @@ const steadyRss = async (target: Target): Promise<number> => {
   const samples: number[] = []
   for (let i = 0; i < 5; i++) {
     samples.push(rssBytes(target.processes()))
-    await sleep(50)
+    await sleep(quick ? 20 : 50)
   }
   return samples.sort((a, b) => a - b)[2] as number
 }
@@ -220,10 +220,11 @@ const main = async () => {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)))
   const runs: Run[] = []
   try {
-    for (const id of settings.targets) {
-      console.error(`starting ${LABELS[id]}...`)
-      targets.push(await startTarget(id, option("reference")))
-    }
+    console.error(`starting ${settings.targets.map((id) => LABELS[id]).join(", ")}...`)
+    const started = await Promise.allSettled(settings.targets.map((id) => startTarget(id, option("reference"))))
+    for (const result of started) if (result.status === "fulfilled") targets.push(result.value)
+    const failed = started.find((result) => result.status === "rejected")
+    if (failed) throw failed.reason
     for (let rep = 0; rep < settings.repetitions; rep++) {
       const order = targets.map((_, i) => targets[(i + rep) % targets.length] as Target)
       for (const [workload, run] of Object.entries(workloads)) {
