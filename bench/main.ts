@@ -219,6 +219,7 @@ const main = async () => {
   const stopAll = () => Promise.all(targets.map((t) => t.stop()))
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)))
   const runs: Run[] = []
+  const failures: { rep: number; workload: string; target: TargetId; error: string }[] = []
   try {
     console.error(`starting ${settings.targets.map((id) => LABELS[id]).join(", ")}...`)
     const started = await Promise.allSettled(settings.targets.map((id) => startTarget(id, option("reference"))))
@@ -226,15 +227,25 @@ const main = async () => {
     const failed = started.find((result) => result.status === "rejected")
     if (failed) throw failed.reason
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      const order = targets.map((_, i) => targets[(i + rep) % targets.length] as Target)
       for (const [workload, run] of Object.entries(workloads)) {
         if (smoke && workload === "payloads") continue
         if (only !== undefined && !only.includes(workload)) continue
-        for (const target of order) {
-          const figures = await run(target)
-          for (const [name, values] of Object.entries(figures))
-            runs.push({ rep, workload: name, target: target.id, figures: values })
-          console.error(`rep ${rep + 1} ${workload} ${target.id} ${Math.round((Date.now() - began) / 1000)} s`)
+        for (let k = 0; k < targets.length; k++) {
+          const index = (k + rep) % targets.length
+          const target = targets[index] as Target
+          try {
+            const figures = await run(target)
+            for (const [name, values] of Object.entries(figures))
+              runs.push({ rep, workload: name, target: target.id, figures: values })
+            console.error(`rep ${rep + 1} ${workload} ${target.id} ${Math.round((Date.now() - began) / 1000)} s`)
+          } catch (error) {
+            // A shared machine: another user's cleanup may kill a server. Record it, restart it, go on.
+            const message = error instanceof Error ? error.message : String(error)
+            failures.push({ rep, workload, target: target.id, error: message })
+            console.error(`rep ${rep + 1} ${workload} ${target.id} failed: ${message}; restarting it`)
+            await target.stop()
+            targets[index] = await startTarget(target.id, option("reference"))
+          }
         }
       }
     }
@@ -253,6 +264,7 @@ const main = async () => {
     targets: Object.fromEntries(settings.targets.map((id) => [id, LABELS[id]])),
     ratios,
     summary,
+    failures,
     runs
   }
   const mismatches = runs.reduce((n, r) => n + (r.figures.mismatches ?? 0), 0)

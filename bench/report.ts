@@ -219,6 +219,7 @@ interface Result {
   readonly targets: Record<string, string>
   readonly ratios: readonly Ratio[]
   readonly summary: readonly Figure[]
+  readonly failures?: readonly { rep: number; workload: string; target: string; error: string }[]
 }
 
 export const markdown = (result: Result): string => {
@@ -261,6 +262,9 @@ export const markdown = (result: Result): string => {
       })
       lines.push(`| ${SHOWN[figure]} | ${cells.join(" | ")} |`)
     }
+  }
+  for (const f of result.failures ?? []) {
+    lines.push("", `Failed and restarted: repetition ${f.rep + 1}, ${f.workload}, ${f.target}: ${f.error}`)
   }
   return `${lines.join("\n")}\n`
 }
