@@ -14,6 +14,7 @@ import {
   type Window
 } from "./client.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
+import { profileWorker } from "./profile.js"
 import { type Figure, headline, markdown, type Run, summarize, svg } from "./report.js"
 import { buildWorkers, LABELS, root, startTarget, type Target, type TargetId, versions } from "./targets.js"
 
@@ -211,6 +212,10 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
 }
 
 const main = async () => {
+  if (flag("profile")) {
+    const seconds = Number(option("profile") ?? 5)
+    return profileWorker(Number.isFinite(seconds) ? seconds : 5)
+  }
   const began = Date.now()
   console.error(`building the Workers...`)
   const bundle = buildWorkers(option("subject"))
