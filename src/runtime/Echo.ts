@@ -2,11 +2,12 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, messageTooBig } from "../domain/CloseFrame.js"
 import { MethodNotAllowed, NotWebSocket, OriginNotAllowed } from "../domain/HttpError.js"
 import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
-import { prefixMessage } from "../domain/Message.js"
+import { type Message, prefixMessage } from "../domain/Message.js"
 import { isOriginAllowed } from "../domain/Origin.js"
 import { rateLimited } from "../domain/RateLimit.js"
 import { isWebSocketUpgrade } from "../domain/Upgrade.js"
@@ -34,6 +35,23 @@ const idleFor = (connection: Connection, timeoutMs: number): Effect.Effect<Endin
   })
 
 /**
+ * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs
+ * measurably less per message than `Stream.runForEachChunk` (no sink channel between the pull and the send).
+ */
+const sendEach =
+  (connection: Connection) =>
+  <E>(replies: Stream.Stream<Message, E>): Effect.Effect<void, E> =>
+    Effect.scoped(
+      Effect.flatMap(Stream.toPull(replies), (pull) => {
+        const loop: Effect.Effect<void, E> = Effect.matchEffect(pull, {
+          onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
+          onSuccess: (chunk) => Effect.zipRight(connection.sendAll(chunk), loop)
+        })
+        return loop
+      })
+    )
+
+/**
  * Echoes one connection until it closes: every message goes back through the
  * prefix, in order; the peer's close is answered; one log line tells how it went.
  * With `idleTimeoutMs` above 0, a connection silent for that long is closed with 1001.
@@ -43,7 +61,7 @@ export const echo = (connection: Connection, prefix: string, idleTimeoutMs = 0):
     const openedAt = yield* Clock.currentTimeMillis
     const echoed = connection.messages.pipe(
       Stream.map(prefixMessage(prefix)),
-      Stream.runForEach(connection.send),
+      sendEach(connection),
       Effect.zipRight(connection.closed),
       Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
       Effect.catchTags({

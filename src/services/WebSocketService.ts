@@ -37,6 +37,8 @@ export interface Connection {
   readonly closed: Effect.Effect<CloseFrame>
   /** Sends a message; dropped once the socket can no longer send. */
   readonly send: (message: Message) => Effect.Effect<void>
+  /** Sends messages in order, in one step (one effect for a whole chunk); dropped once the socket can no longer send. */
+  readonly sendAll: (messages: Iterable<Message>) => Effect.Effect<void>
   /** Sends a close frame, unless the socket is already closed. */
   readonly close: (frame: CloseFrame) => Effect.Effect<void>
   readonly stats: Effect.Effect<ConnectionStats>
@@ -95,20 +97,23 @@ const makeConnection = (
         mailbox.unsafeDone(Exit.void)
       }
     })
+    const sendAll = (messages: Iterable<Message>) => {
+      // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
+      if (transport.isClosed()) return
+      for (const message of messages) {
+        transport.send(message)
+        stats.messagesOut++
+        stats.bytesOut += byteLength(message)
+      }
+      lastActivity = clock.unsafeCurrentTimeMillis()
+    }
     return {
       id: crypto.randomUUID(),
       response,
       messages: Mailbox.toStream(mailbox).pipe(Stream.ensuring(Effect.sync(unlisten))),
       closed: Deferred.await(closed),
-      send: (message) =>
-        Effect.sync(() => {
-          // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
-          if (transport.isClosed()) return
-          transport.send(message)
-          lastActivity = clock.unsafeCurrentTimeMillis()
-          stats.messagesOut++
-          stats.bytesOut += byteLength(message)
-        }),
+      send: (message) => Effect.sync(() => sendAll([message])),
+      sendAll: (messages) => Effect.sync(() => sendAll(messages)),
       close: (frame) =>
         Effect.sync(() => {
           if (!transport.isClosed()) transport.close(frame)

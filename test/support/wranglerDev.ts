@@ -50,14 +50,27 @@ export const startWranglerDev = async (
     readonly vars?: Record<string, string>
     readonly timeoutMs?: number
     readonly expectBody?: string | null
+    /** Another wrangler config than the project's (a Worker that answers `GET /echo` with the same 426). */
+    readonly config?: string
   } = {}
 ): Promise<WranglerDev> => {
   const expected = options.expectBody === undefined ? NOT_WEBSOCKET : options.expectBody
   const port = await freePort()
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`])
+  const config = options.config === undefined ? [] : ["--config", options.config]
   const child = spawn(
     `${root}node_modules/.bin/wrangler`,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), ...vars],
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(await freePort()),
+      ...config,
+      ...vars
+    ],
     {
       cwd: root,
       detached: true,
