@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
-import { freePort, startWranglerDev } from "../test/support/wranglerDev.js"
+import { freePort, startWranglerDev, stopProcess } from "../test/support/wranglerDev.js"
 import { listenerOf, sessionProcesses } from "./proc.js"
 
 // This module runs bundled, from bench/.build/main.mjs.
@@ -33,17 +33,6 @@ export interface Target {
   readonly processes: () => number[]
   readonly stop: () => Promise<void>
 }
-
-const stopChild = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve()
-    const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 5_000)
-    child.once("exit", () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    process.kill(-child.pid, "SIGTERM")
-  })
 
 const waitForLine = (child: ChildProcess, line: string, timeoutMs: number): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -84,7 +73,7 @@ const startNode = async (id: "T0" | "T1", script: string): Promise<Target> => {
   })
   await waitForLine(child, "ready", 10_000)
   const pid = child.pid as number
-  return { id, port, raw: id === "T0", processes: () => [pid], stop: () => stopChild(child) }
+  return { id, port, raw: id === "T0", processes: () => [pid], stop: () => stopProcess(child) }
 }
 
 /**
@@ -153,7 +142,7 @@ const startWorkerd = async (id: "T2" | "T3" | "T3-ref", bundle?: string): Promis
     throw new Error(`${error.message}\n${output}`)
   })
   const pid = child.pid as number
-  return { id, port, raw: false, processes: () => sessionProcesses(pid, "workerd"), stop: () => stopChild(child) }
+  return { id, port, raw: false, processes: () => sessionProcesses(pid, "workerd"), stop: () => stopProcess(child) }
 }
 
 const startDev = async (id: "T2-dev" | "T3-dev"): Promise<Target> => {

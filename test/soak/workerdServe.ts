@@ -3,10 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { freePort } from "../support/wranglerDev.js"
+import { freePort, NOT_WEBSOCKET } from "../support/wranglerDev.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
-const NOT_WEBSOCKET = '{"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}'
 
 /** The deployable bundle served by plain `workerd serve`: no dev proxy, no dev middleware in front of it. */
 export interface WorkerdServe {

@@ -3,7 +3,9 @@ import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
-const NOT_WEBSOCKET = '{"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}'
+/** Our 426 body: a server that answers `GET /echo` with it is ours. */
+export const NOT_WEBSOCKET =
+  '{"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}'
 
 /** A `wrangler dev` of this Worker, started on a free loopback port. */
 export interface WranglerDev {
@@ -29,7 +31,8 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const stopProcess = (child: ChildProcess): Promise<void> =>
+/** Stops a child started with `detached: true`, and its whole process group: TERM, then KILL after 5 s. */
+export const stopProcess = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve()
     const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 5_000)
