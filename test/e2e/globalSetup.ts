@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import type { TestProject } from "vitest/node"
+import { runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev } from "../support/wranglerDev.js"
-import { runtimeTrouble } from "./runtimeTrouble.js"
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { runtimeTrouble } from "./runtimeTrouble.js"
+import { runtimeTrouble } from "../support/runtimeTrouble.js"
 
 const red = (text: string) =>
   `\u001b[31m✘ \u001b[41;31m[\u001b[41;97mERROR\u001b[41;31m]\u001b[0m \u001b[1m${text}\u001b[0m`

@@ -2,6 +2,7 @@ import { once } from "node:events"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { closePayload, encodeFrame, Op, RawSocket, upgraded } from "../conformance/rawSocket.js"
+import { runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { fuzzRequests } from "./fuzz.js"
 import { rssMiB, totalRssMiB, wranglerPid } from "./processes.js"
@@ -49,15 +50,8 @@ afterAll(async () => {
 
 const count = (server: { readonly output: () => string }, pattern: RegExp) =>
   server.output().match(pattern)?.length ?? 0
-const NETWORK_LOST = "Uncaught Error: Network connection lost."
-
-/** Log lines that would mean our code threw or failed, leaving out the runtime's own report of dropped peers. */
-const runtimeErrors = (server: WranglerDev) =>
-  server
-    .output()
-    .split("\n")
-    .filter((line) => /Uncaught|ERROR|echo failed|unexpected defect|Cannot perform I\/O/.test(line))
-    .filter((line) => !line.includes(NETWORK_LOST))
+/** Log lines that would mean our code threw or failed (the runtime's own report of dropped peers left out). */
+const runtimeErrors = (server: WranglerDev) => runtimeTrouble(server.output())
 
 /** Polls `condition` (a log count, a memory figure) until it holds or `timeoutMs` passes. */
 const eventually = async (condition: () => boolean, timeoutMs: number) => {

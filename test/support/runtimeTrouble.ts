@@ -1,7 +1,10 @@
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
 
-/** Lines of runtime output that mean a socket or a request went wrong, whatever the clients saw. */
-const TROUBLE = /hung|Uncaught|Cannot perform I\/O on behalf of a different request/
+/**
+ * Lines of runtime output that mean a socket or a request went wrong, whatever the clients saw: a close the
+ * Worker never answered, an exception, an error logged by our code, I/O from another request's context.
+ */
+const TROUBLE = /hung|Uncaught|ERROR|echo failed|unexpected defect|Cannot perform I\/O/
 
 /**
  * wrangler dev prints this for a hand-written plain Worker too, each time a client closes a socket on which it
@@ -9,7 +12,7 @@ const TROUBLE = /hung|Uncaught|Cannot perform I\/O on behalf of a different requ
  */
 const PLATFORM_NOISE = "✘ [ERROR] Uncaught Error: Network connection lost."
 
-/** The lines of wrangler dev's output that point at a problem in the Worker. */
+/** The lines of a `wrangler dev`'s output that point at a problem in the Worker (every suite that starts one asks this). */
 export const runtimeTrouble = (output: string): Array<string> =>
   output
     .replace(ANSI, "")
