@@ -1,20 +1,29 @@
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config"
 import { defineConfig } from "vitest/config"
+import { MODES } from "./test/support/modes.js"
 
 export default defineConfig({
   test: {
     projects: [
       // Our own logic, on Node: proves the test layer needs no Workers runtime.
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
-      // The Worker itself, inside workerd.
-      defineWorkersProject({
-        test: {
-          name: "workerd",
-          disableConsoleIntercept: true,
-          include: ["test/worker/**/*.test.ts"],
-          poolOptions: { workers: { isolatedStorage: false, wrangler: { configPath: "./wrangler.toml" } } }
-        }
-      })
+      // The Worker itself, inside workerd, once per mode. Logs below warning stay out of a green run's output.
+      ...Object.entries(MODES).map(([mode, vars]) =>
+        defineWorkersProject({
+          test: {
+            name: `workerd (${mode})`,
+            disableConsoleIntercept: true,
+            include: ["test/worker/**/*.test.ts"],
+            poolOptions: {
+              workers: {
+                isolatedStorage: false,
+                wrangler: { configPath: "./wrangler.toml" },
+                miniflare: { bindings: { ...vars, LOG_LEVEL: "warning" } }
+              }
+            }
+          }
+        })
+      )
     ]
   }
 })

@@ -1,6 +1,8 @@
 /**
- * websocket-echo for Effect apps: the echo router to concatenate into your own
- * `HttpRouter`, the services it needs, and the errors it answers with.
+ * websocket-echo for Effect apps: the whole service as an Effect from a web
+ * `Request` to a `Response` (`route`), the echo endpoint alone (`echoResponse`,
+ * or `EchoRouter` for @effect/platform's `HttpRouter`), the two echo programs,
+ * the services they need, and the errors they answer with.
  *
  * @example
  * ```ts
@@ -11,23 +13,40 @@
 export { type CloseFrame, closeReply, isValidCloseCode } from "./domain/CloseFrame.js"
 export {
   type ErrorBody,
+  errorResponse,
+  type HttpError,
   InternalError,
+  InvalidSubprotocol,
   MethodNotAllowed,
   NotFound,
   NotWebSocket,
-  OriginNotAllowed
+  OriginNotAllowed,
+  SubprotocolNotSupported,
+  UnsupportedUpgrade
 } from "./domain/HttpError.js"
 export { byteLength, type Message, prefixMessage } from "./domain/Message.js"
 export { MessageTooLarge } from "./domain/MessageTooLarge.js"
 export { isOriginAllowed, normalizeOrigin, type OriginPolicy } from "./domain/Origin.js"
 export { RateLimitExceeded } from "./domain/RateLimit.js"
-export { isWebSocketUpgrade } from "./domain/Upgrade.js"
-export { App } from "./runtime/App.js"
-export { EchoRouter, echo, echoHandler } from "./runtime/Echo.js"
-export { config, defaults, EchoConfig, type EchoSettings } from "./services/EchoConfig.js"
+export { chooseSubprotocol, parseSubprotocols } from "./domain/Subprotocol.js"
+export { admit, type ConnectionStats, countSent, type Limits, makeTraffic, type Traffic } from "./domain/Traffic.js"
+export { isRuntimeUpgradable, isWebSocketUpgrade } from "./domain/Upgrade.js"
+export { echoPrograms, handlerEcho, streamEcho } from "./runtime/Echo.js"
+export { EchoRouter } from "./runtime/EchoRouter.js"
+export { type AcceptedUpgrade, checkUpgrade, echoResponse, route } from "./runtime/Route.js"
+export {
+  type Backend,
+  config,
+  defaults,
+  EchoConfig,
+  type EchoSettings,
+  type Pipeline
+} from "./services/EchoConfig.js"
 export {
   type Connection,
-  type ConnectionStats,
+  type LimitExceeded,
+  type MessageHandler,
+  type Reply,
   type Sent,
   type TestPeer,
   type UpgradeOptions,

@@ -30,3 +30,6 @@ export const closeReply = (frame: CloseFrame): CloseFrame => {
 
 /** The close frame sent when a message is larger than the limit (RFC 6455 §7.4.1: 1009). */
 export const messageTooBig: CloseFrame = { code: 1009, reason: "message too big" }
+
+/** The close frame sent when the server failed while echoing (RFC 6455 §7.4.1: 1011). */
+export const internalError: CloseFrame = { code: 1011, reason: "internal error" }

@@ -1,7 +1,4 @@
-import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Data from "effect/Data"
-import * as Effect from "effect/Effect"
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -9,20 +6,30 @@ export interface ErrorBody {
   readonly code: string
 }
 
-/** The one place where an error becomes a response: its message and code as `{error, code}` JSON. */
-const respondWith = (status: number, code: string, headers: Record<string, string> = {}) =>
-  function (this: { readonly message: string }): Effect.Effect<HttpServerResponse.HttpServerResponse> {
-    const body: ErrorBody = { error: this.message, code }
-    return Effect.succeed(HttpServerResponse.unsafeJson(body, { status, headers }))
-  }
-
 /**
  * A request to the echo endpoint that is not a WebSocket upgrade. Answered
  * with 426 and `Upgrade: websocket` (RFC 9110 §15.5.22).
  */
-export class NotWebSocket extends Data.TaggedError("NotWebSocket") implements HttpServerRespondable.Respondable {
+export class NotWebSocket extends Data.TaggedError("NotWebSocket") {
+  readonly status = 426
+  readonly code = "NOT_WEBSOCKET"
+  readonly headers = { upgrade: "websocket" }
   override readonly message = "Expected WebSocket upgrade request (Upgrade: websocket)"
-  readonly [HttpServerRespondable.symbol] = respondWith(426, "NOT_WEBSOCKET", { upgrade: "websocket" })
+}
+
+/**
+ * An upgrade whose `Upgrade` header asks for a WebSocket in a form that the
+ * Workers runtime refuses to answer with a 101 (a token list such as
+ * `websocket, h2c`, or trailing white space): the runtime would turn our 101
+ * into a 500, so the request is refused with 400 before any socket exists.
+ */
+export class UnsupportedUpgrade extends Data.TaggedError("UnsupportedUpgrade")<{ readonly upgrade: string }> {
+  readonly status = 400
+  readonly code = "UNSUPPORTED_UPGRADE"
+  readonly headers = {}
+  override get message() {
+    return `Upgrade must be the single token websocket; this runtime cannot switch protocols for ${JSON.stringify(this.upgrade)}`
+  }
 }
 
 /**
@@ -30,40 +37,94 @@ export class NotWebSocket extends Data.TaggedError("NotWebSocket") implements Ht
  * (HEAD is served as GET without a body, so the echo never upgrades it).
  * `use` says what to send instead; it defaults to the echo's own request.
  */
-export class MethodNotAllowed
-  extends Data.TaggedError("MethodNotAllowed")<{ readonly method: string; readonly use?: string }>
-  implements HttpServerRespondable.Respondable
-{
+export class MethodNotAllowed extends Data.TaggedError("MethodNotAllowed")<{
+  readonly method: string
+  readonly use?: string
+}> {
+  readonly status = 405
+  readonly code = "METHOD_NOT_ALLOWED"
+  readonly headers = { allow: "GET, HEAD" }
   override get message() {
     return `Method ${this.method} is not allowed; use ${this.use ?? "GET with Upgrade: websocket"}`
   }
-  readonly [HttpServerRespondable.symbol] = respondWith(405, "METHOD_NOT_ALLOWED", { allow: "GET, HEAD" })
 }
 
 /** A path that does not exist. Answered with 404. */
-export class NotFound extends Data.TaggedError("NotFound") implements HttpServerRespondable.Respondable {
+export class NotFound extends Data.TaggedError("NotFound") {
+  readonly status = 404
+  readonly code = "NOT_FOUND"
+  readonly headers = {}
   override readonly message = "Not found; the echo is at GET /echo with Upgrade: websocket"
-  readonly [HttpServerRespondable.symbol] = respondWith(404, "NOT_FOUND")
 }
 
 /** An unexpected defect. Answered with 500 and a fixed text: nothing of the defect reaches the client. */
-export class InternalError extends Data.TaggedError("InternalError") implements HttpServerRespondable.Respondable {
+export class InternalError extends Data.TaggedError("InternalError") {
+  readonly status = 500
+  readonly code = "INTERNAL_ERROR"
+  readonly headers = {}
   override readonly message = "Internal server error"
-  readonly [HttpServerRespondable.symbol] = respondWith(500, "INTERNAL_ERROR")
 }
 
 /**
  * A WebSocket upgrade from an origin that is not allowed, or without an
  * `Origin` when one is required (RFC 6455 §10.2). Answered with 403.
  */
-export class OriginNotAllowed
-  extends Data.TaggedError("OriginNotAllowed")<{ readonly origin: string | undefined }>
-  implements HttpServerRespondable.Respondable
-{
+export class OriginNotAllowed extends Data.TaggedError("OriginNotAllowed")<{ readonly origin: string | undefined }> {
+  readonly status = 403
+  readonly code = "ORIGIN_NOT_ALLOWED"
+  readonly headers = {}
   override get message() {
     return this.origin === undefined
       ? "An Origin header is required"
       : `Origin ${JSON.stringify(this.origin)} is not allowed`
   }
-  readonly [HttpServerRespondable.symbol] = respondWith(403, "ORIGIN_NOT_ALLOWED")
+}
+
+/**
+ * A `Sec-WebSocket-Protocol` header that is not a list of unique tokens
+ * (RFC 6455 §4.1, RFC 9110 §5.6.2). Answered with 400.
+ */
+export class InvalidSubprotocol extends Data.TaggedError("InvalidSubprotocol")<{ readonly header: string }> {
+  readonly status = 400
+  readonly code = "INVALID_SUBPROTOCOL"
+  readonly headers = {}
+  override get message() {
+    return `Sec-WebSocket-Protocol must be a comma-separated list of unique tokens, got ${JSON.stringify(this.header)}`
+  }
+}
+
+/**
+ * The client offered subprotocols and none of them is one this server speaks
+ * (`PROTOCOLS`). Answered with 400 before any socket exists, naming both lists.
+ */
+export class SubprotocolNotSupported extends Data.TaggedError("SubprotocolNotSupported")<{
+  readonly offered: ReadonlyArray<string>
+  readonly supported: ReadonlyArray<string>
+}> {
+  readonly status = 400
+  readonly code = "SUBPROTOCOL_NOT_SUPPORTED"
+  readonly headers = {}
+  override get message() {
+    return `None of the offered subprotocols (${this.offered.join(", ")}) is supported; this server speaks ${this.supported.join(", ")}`
+  }
+}
+
+/** Every error the service answers a request with. */
+export type HttpError =
+  | NotWebSocket
+  | UnsupportedUpgrade
+  | MethodNotAllowed
+  | NotFound
+  | InternalError
+  | OriginNotAllowed
+  | InvalidSubprotocol
+  | SubprotocolNotSupported
+
+/** The one place where an error becomes a response: its status, its headers, and `{error, code}` as JSON. */
+export const errorResponse = (error: HttpError): Response => {
+  const body: ErrorBody = { error: error.message, code: error.code }
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/json", ...error.headers }
+  })
 }

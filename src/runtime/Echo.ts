@@ -1,18 +1,14 @@
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type CloseFrame, closeReply, messageTooBig } from "../domain/CloseFrame.js"
-import { MethodNotAllowed, NotWebSocket, OriginNotAllowed } from "../domain/HttpError.js"
+import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
 import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
-import { isOriginAllowed } from "../domain/Origin.js"
 import { rateLimited } from "../domain/RateLimit.js"
-import { isWebSocketUpgrade } from "../domain/Upgrade.js"
-import { EchoConfig } from "../services/EchoConfig.js"
-import { type Connection, WebSocketService } from "../services/WebSocketService.js"
+import type { Pipeline } from "../services/EchoConfig.js"
+import type { Connection, LimitExceeded } from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
 interface Ending {
@@ -34,6 +30,46 @@ const idleFor = (connection: Connection, timeoutMs: number): Effect.Effect<Endin
     }
   })
 
+/** The close frame for a failure of the echo: the limit that was exceeded, or 1011 for anything else. */
+const endingOf = (cause: Cause.Cause<unknown>): Effect.Effect<Ending> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const tag = (failure.value as Partial<LimitExceeded>)?._tag
+    if (tag === "MessageTooLarge") return Effect.succeed({ peer: undefined, reply: messageTooBig })
+    if (tag === "RateLimitExceeded") return Effect.succeed({ peer: undefined, reply: rateLimited })
+  }
+  return Effect.as(Effect.logError("echo failed", cause), { peer: undefined, reply: internalError })
+}
+
+/**
+ * Supervises one connection while `pump` echoes it: races the idle timeout,
+ * answers the peer's close (or closes for the limit that was exceeded, or with
+ * 1011 when the pump failed, logged once), and writes one log line when it ends.
+ */
+const supervise = <E>(connection: Connection, idleTimeoutMs: number, pump: Effect.Effect<void, E>) =>
+  Effect.gen(function* () {
+    const openedAt = yield* Clock.currentTimeMillis
+    const echoed = pump.pipe(
+      Effect.zipRight(connection.closed),
+      Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
+      Effect.catchAllCause(endingOf)
+    )
+    const ended = yield* idleTimeoutMs > 0 ? Effect.race(echoed, idleFor(connection, idleTimeoutMs)) : echoed
+    yield* connection.close(ended.reply)
+    const stats = yield* connection.stats
+    const closedAt = yield* Clock.currentTimeMillis
+    yield* Effect.logInfo("connection ended").pipe(
+      Effect.annotateLogs({
+        connection: connection.id,
+        protocol: connection.protocol ?? null,
+        durationMs: closedAt - openedAt,
+        ...stats,
+        peerCloseCode: ended.peer?.code ?? null,
+        closeCode: ended.reply.code
+      })
+    )
+  }).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
+
 /**
  * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs
  * measurably less per message than `Stream.runForEachChunk` (no sink channel between the pull and the send).
@@ -52,61 +88,31 @@ const sendEach =
     )
 
 /**
- * Echoes one connection until it closes: every message goes back through the
- * prefix, in order; the peer's close is answered; one log line tells how it went.
- * With `idleTimeoutMs` above 0, a connection silent for that long is closed with 1001.
+ * The echo as a `Stream`: the connection's messages, mapped through the
+ * prefix, sent a chunk at a time by the connection's own fiber, which wakes
+ * once per message (or per chunk). Pick it to compose the messages with other
+ * streams and Effect operators. Every message goes back in order; the peer's
+ * close is answered; one log line tells how it went. With `idleTimeoutMs`
+ * above 0, a connection silent for that long is closed with 1001.
  */
-export const echo = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const openedAt = yield* Clock.currentTimeMillis
-    const echoed = connection.messages.pipe(
-      Stream.map(prefixMessage(prefix)),
-      sendEach(connection),
-      Effect.zipRight(connection.closed),
-      Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
-      Effect.catchTags({
-        MessageTooLarge: (): Effect.Effect<Ending> => Effect.succeed({ peer: undefined, reply: messageTooBig }),
-        RateLimitExceeded: (): Effect.Effect<Ending> => Effect.succeed({ peer: undefined, reply: rateLimited })
-      })
-    )
-    const ended = yield* idleTimeoutMs > 0 ? Effect.race(echoed, idleFor(connection, idleTimeoutMs)) : echoed
-    yield* connection.close(ended.reply)
-    const stats = yield* connection.stats
-    const closedAt = yield* Clock.currentTimeMillis
-    yield* Effect.logInfo("connection ended").pipe(
-      Effect.annotateLogs({
-        connection: connection.id,
-        durationMs: closedAt - openedAt,
-        ...stats,
-        peerCloseCode: ended.peer?.code ?? null,
-        closeCode: ended.reply.code
-      })
-    )
-  }).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
+export const streamEcho = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
+  supervise(
+    connection,
+    idleTimeoutMs,
+    connection.messages.pipe(Stream.map(prefixMessage(prefix)), sendEach(connection))
+  )
 
 /**
- * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
- * by a fiber of its own; anything else fails with `NotWebSocket` (426),
- * `MethodNotAllowed` (405) or, for an origin that may not connect, `OriginNotAllowed` (403).
+ * The echo as a handler: the prefix applied and sent synchronously inside each
+ * message's event, so no fiber wakes per message; the connection's fiber wakes
+ * only when it ends. Pick it when the cost per message matters, which on
+ * Workers is billed CPU. Otherwise the same as `streamEcho`.
  */
-export const echoHandler = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return yield* new MethodNotAllowed({ method: request.method })
-  }
-  if (request.method === "HEAD" || !isWebSocketUpgrade(request.headers.upgrade)) {
-    return yield* new NotWebSocket()
-  }
-  const settings = yield* EchoConfig
-  if (!isOriginAllowed(settings, request.headers.origin)) {
-    return yield* new OriginNotAllowed({ origin: request.headers.origin })
-  }
-  const { prefix, maxMessageBytes, maxMessagesPerSecond, idleTimeoutSeconds } = settings
-  const connection = yield* (yield* WebSocketService).upgrade({ maxMessageBytes, maxMessagesPerSecond })
-  // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-  yield* Effect.forkDaemon(echo(connection, prefix, idleTimeoutSeconds * 1000))
-  return connection.response
-})
+export const handlerEcho = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
+  supervise(connection, idleTimeoutMs, connection.run(prefixMessage(prefix)))
 
-/** A router with the echo at `/echo`, ready to be concatenated into a larger app's router. */
-export const EchoRouter = HttpRouter.empty.pipe(HttpRouter.all("/echo", echoHandler))
+/** The echo program of each pipeline. */
+export const echoPrograms: Record<
+  Pipeline,
+  (connection: Connection, prefix: string, idleTimeoutMs?: number) => Effect.Effect<void>
+> = { stream: streamEcho, handler: handlerEcho }

@@ -1,31 +1,35 @@
 import { env } from "cloudflare:workers"
-import * as HttpApp from "@effect/platform/HttpApp"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { InternalError } from "../domain/HttpError.js"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { errorResponse, InternalError } from "../domain/HttpError.js"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { WebSocketService } from "../services/WebSocketService.js"
-import { App } from "./App.js"
+import { route } from "./Route.js"
 
 /** `[vars]` from wrangler.toml, as a `ConfigProvider`. */
 const fromEnv = ConfigProvider.fromMap(
   new Map(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"))
 )
 
-const AppLayer = Layer.mergeAll(WebSocketService.layer, EchoConfig.layer).pipe(
+/** JSON log lines, from the configured level up. */
+const logging = Layer.unwrapEffect(
+  Effect.map(EchoConfig, ({ logLevel }) => Layer.merge(Logger.json, Logger.minimumLogLevel(logLevel)))
+)
+
+const AppLayer = logging.pipe(
+  Layer.provideMerge(Layer.mergeAll(WebSocketService.layer, EchoConfig.layer)),
   Layer.tapError((error) => Effect.logError(`invalid configuration: ${error.toString()}`)),
   Layer.provide(Layer.setConfigProvider(fromEnv)),
-  Layer.provideMerge(Logger.json)
+  Layer.provide(Logger.json)
 )
 
 // Built on the first request, then shared by every request of the isolate.
-const { handler } = HttpApp.toWebHandlerLayer(App, AppLayer)
-
-// While the configuration is invalid (logged once, above), every request gets the app's own 500.
-const unavailable = HttpApp.toWebHandler(new InternalError())
+const runtime = ManagedRuntime.make(AppLayer)
 
 export default {
-  fetch: (request) => handler(request).catch(() => unavailable(request))
+  // While the configuration is invalid (logged once, above), every request gets the JSON 500.
+  fetch: (request) => runtime.runPromise(route(request)).catch(() => errorResponse(new InternalError()))
 } satisfies ExportedHandler<Env>

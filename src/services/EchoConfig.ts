@@ -3,7 +3,9 @@ import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
 import { normalizeOrigin } from "../domain/Origin.js"
+import { parseSubprotocols } from "../domain/Subprotocol.js"
 
 /** The platform's own cap on a WebSocket message: 32 MiB. */
 export const PLATFORM_MAX_MESSAGE_BYTES = 33_554_432
@@ -22,7 +24,21 @@ export interface EchoSettings {
   readonly idleTimeoutSeconds: number
   /** Messages a peer may send per second (burst included) before it is closed with 1008; 0 turns it off. */
   readonly maxMessagesPerSecond: number
+  /** Subprotocols this server speaks, in its order of preference; empty accepts the client's first offer. */
+  readonly protocols: ReadonlyArray<string>
+  /** How a Worker echoes a socket: a `Stream` in a fiber per socket, or a handler called per message. */
+  readonly pipeline: Pipeline
+  /** Where sockets live: in the Worker's request, or in a hibernating Durable Object. */
+  readonly backend: Backend
+  /** The least severe log level written. */
+  readonly logLevel: LogLevel.LogLevel
 }
+
+/** `stream`: the messages as a `Stream` consumed by a fiber per socket. `handler`: a callback per message. */
+export type Pipeline = "stream" | "handler"
+
+/** `worker`: sockets live in the Worker's request. `durable-object`: in a hibernating Durable Object. */
+export type Backend = "worker" | "durable-object"
 
 /** The settings when nothing is configured. */
 export const defaults: EchoSettings = {
@@ -31,7 +47,11 @@ export const defaults: EchoSettings = {
   allowedOrigins: [],
   requireOrigin: false,
   idleTimeoutSeconds: 600,
-  maxMessagesPerSecond: 0
+  maxMessagesPerSecond: 0,
+  protocols: [],
+  pipeline: "stream",
+  backend: "worker",
+  logLevel: LogLevel.Info
 }
 
 const invalid = (name: string, expected: string, text: string) =>
@@ -76,9 +96,41 @@ const origins = (name: string): Config.Config<ReadonlyArray<string>> =>
     })
   )
 
+const oneOf = <A extends string>(name: string, values: ReadonlyArray<A>, fallback: A): Config.Config<A> =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((text) => {
+      const value = values.find((candidate) => candidate === text.trim().toLowerCase())
+      return value === undefined ? invalid(name, `one of ${values.join(", ")}`, text) : Either.right(value)
+    })
+  )
+
+const protocols = (name: string): Config.Config<ReadonlyArray<string>> =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((text) => {
+      if (text.trim() === "") return Either.right([])
+      return Either.fromNullable(parseSubprotocols(text), () =>
+        ConfigError.InvalidData(
+          [name],
+          `${name} must be a comma-separated list of unique subprotocol tokens (like chat, graphql-ws), got ${JSON.stringify(text)}`
+        )
+      )
+    })
+  )
+
+const LOG_LEVELS = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+}
+
 /**
  * The settings as an Effect `Config`: `ECHO_PREFIX`, `MAX_MESSAGE_BYTES`, `ALLOWED_ORIGINS`,
- * `REQUIRE_ORIGIN`, `IDLE_TIMEOUT_SECONDS` and `MAX_MESSAGES_PER_SECOND`.
+ * `REQUIRE_ORIGIN`, `IDLE_TIMEOUT_SECONDS`, `MAX_MESSAGES_PER_SECOND`, `PROTOCOLS`, `ECHO_PIPELINE`,
+ * `ECHO_BACKEND` and `LOG_LEVEL`.
  */
 export const config: Config.Config<EchoSettings> = Config.all({
   prefix: Config.string("ECHO_PREFIX").pipe(Config.withDefault(defaults.prefix)),
@@ -86,7 +138,13 @@ export const config: Config.Config<EchoSettings> = Config.all({
   allowedOrigins: origins("ALLOWED_ORIGINS"),
   requireOrigin: boolean("REQUIRE_ORIGIN", defaults.requireOrigin),
   idleTimeoutSeconds: integer("IDLE_TIMEOUT_SECONDS", 0, 86_400, defaults.idleTimeoutSeconds),
-  maxMessagesPerSecond: integer("MAX_MESSAGES_PER_SECOND", 0, 1_000_000, defaults.maxMessagesPerSecond)
+  maxMessagesPerSecond: integer("MAX_MESSAGES_PER_SECOND", 0, 1_000_000, defaults.maxMessagesPerSecond),
+  protocols: protocols("PROTOCOLS"),
+  pipeline: oneOf("ECHO_PIPELINE", ["stream", "handler"], defaults.pipeline),
+  backend: oneOf("ECHO_BACKEND", ["worker", "durable-object"], defaults.backend),
+  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error", "none"], "info").pipe(
+    Config.map((name) => LOG_LEVELS[name])
+  )
 })
 
 /** The echo's settings as a service. */

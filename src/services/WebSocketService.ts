@@ -1,38 +1,59 @@
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
-import { byteLength, type Message } from "../domain/Message.js"
-import { MessageTooLarge } from "../domain/MessageTooLarge.js"
-import { makeTokenBucket, RateLimitExceeded, takeToken } from "../domain/RateLimit.js"
+import type { Message } from "../domain/Message.js"
+import type { MessageTooLarge } from "../domain/MessageTooLarge.js"
+import type { RateLimitExceeded } from "../domain/RateLimit.js"
+import { admit, type ConnectionStats, countSent, makeTraffic, statsOf } from "../domain/Traffic.js"
 
-/** What a connection has carried so far. */
-export interface ConnectionStats {
-  readonly messagesIn: number
-  readonly bytesIn: number
-  readonly messagesOut: number
-  readonly bytesOut: number
-}
+export type { ConnectionStats } from "../domain/Traffic.js"
+
+/** Why a connection's messages stopped before the peer closed: a message over the size or the rate limit. */
+export type LimitExceeded = MessageTooLarge | RateLimitExceeded
+
+/**
+ * What a message handler returns: nothing (it is done), a message to send back,
+ * or an `Effect` whose result, if any, is sent back when it completes.
+ */
+export type Reply<E = never> = Message | undefined | Effect.Effect<Message | undefined, E>
+
+/** Called once per message from the peer, synchronously, inside the socket's own event. */
+export type MessageHandler<E = never> = (message: Message) => Reply<E>
 
 /** One accepted WebSocket, seen from the server. */
 export interface Connection {
   /** A random id, for logs. */
   readonly id: string
-  /** The response that completes the handshake (101 with the client end). */
-  readonly response: HttpServerResponse.HttpServerResponse
+  /** The subprotocol agreed in the handshake, if the client offered any. */
+  readonly protocol: string | undefined
+  /** The response that completes the handshake: 101 with the client end (and the subprotocol). */
+  readonly response: Response
   /**
    * The peer's messages in order. Ends when the peer closes; fails with
-   * `MessageTooLarge` at the first message over the limit, or with
-   * `RateLimitExceeded` at the first message over the rate. Its listeners are
-   * removed when it ends.
+   * `MessageTooLarge` at the first message over the size limit, or with
+   * `RateLimitExceeded` at the first message over the rate. The connection
+   * stops listening to the socket when it ends. Use `messages` or `run`, once.
    */
-  readonly messages: Stream.Stream<Message, MessageTooLarge | RateLimitExceeded>
+  readonly messages: Stream.Stream<Message, LimitExceeded>
+  /**
+   * Calls `handler` for each of the peer's messages, synchronously inside the
+   * socket's event, after the size and rate checks: no fiber wakes per message.
+   * A reply that is a message is sent at once; one that is an `Effect` runs in a
+   * fiber of its own and its result is sent when it completes (replies of
+   * different effects are sent in the order they complete). Completes when the
+   * peer closes, once every running reply has been sent; fails like `messages`,
+   * or with the first failure of a reply's effect. Use `messages` or `run`, once.
+   */
+  readonly run: <E = never>(handler: MessageHandler<E>) => Effect.Effect<void, E | LimitExceeded>
   /** The peer's close frame; 1006 when the connection dropped without one. */
   readonly closed: Effect.Effect<CloseFrame>
   /** Sends a message; dropped once the socket can no longer send. */
@@ -52,6 +73,8 @@ export interface UpgradeOptions {
   readonly maxMessageBytes: number
   /** The most messages accepted per second, burst included; 0 or absent for no limit. */
   readonly maxMessagesPerSecond?: number
+  /** The subprotocol chosen for the client, sent back in the 101. */
+  readonly protocol?: string | undefined
 }
 
 /** The raw socket under a connection: the server end of a `WebSocketPair`, or an in-memory one. */
@@ -63,63 +86,128 @@ interface Transport {
   readonly listen: (on: { message: (data: Message) => void; close: (frame: CloseFrame) => void }) => () => void
 }
 
+/** Where the messages of a connection go once something consumes them. */
+interface Consumer {
+  readonly message: (data: Message) => void
+  readonly end: (exit: Exit.Exit<void, LimitExceeded>) => void
+}
+
 const makeConnection = (
   transport: Transport,
-  response: HttpServerResponse.HttpServerResponse,
-  { maxMessageBytes, maxMessagesPerSecond = 0 }: UpgradeOptions
+  response: Response,
+  { maxMessageBytes, maxMessagesPerSecond = 0, protocol }: UpgradeOptions
 ): Effect.Effect<Connection> =>
   Effect.gen(function* () {
-    const mailbox = yield* Mailbox.make<Message, MessageTooLarge | RateLimitExceeded>()
+    const limits = { maxMessageBytes, maxMessagesPerSecond }
     const closed = yield* Deferred.make<CloseFrame>()
-    const stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
-    // Read synchronously per message: a timestamp and a little arithmetic, no Effect and no timer.
+    // A timestamp and a little arithmetic per message: no Effect, no timer, no allocation.
     const clock = yield* Effect.clock
-    let lastActivity = clock.unsafeCurrentTimeMillis()
-    const bucket = maxMessagesPerSecond > 0 ? makeTokenBucket(maxMessagesPerSecond, lastActivity) : undefined
+    const traffic = makeTraffic(limits, clock.unsafeCurrentTimeMillis())
+    // Events that arrive before the echo attaches (none in practice: the fiber starts before the first frame).
+    let early: Array<Message> | undefined
+    let ended: Exit.Exit<void, LimitExceeded> | undefined
+    let consumer: Consumer | undefined
+    const end = (exit: Exit.Exit<void, LimitExceeded>) => {
+      if (ended !== undefined) return
+      ended = exit
+      consumer?.end(exit)
+    }
     const unlisten = transport.listen({
       message(data) {
-        lastActivity = clock.unsafeCurrentTimeMillis()
-        const size = byteLength(data)
-        if (size > maxMessageBytes) {
-          mailbox.unsafeDone(Exit.fail(new MessageTooLarge({ size, limit: maxMessageBytes })))
-          return
+        if (ended !== undefined) return
+        const exceeded = admit(traffic, limits, data, clock.unsafeCurrentTimeMillis())
+        if (exceeded !== undefined) end(Exit.fail(exceeded))
+        else if (consumer !== undefined) consumer.message(data)
+        else {
+          early ??= []
+          early.push(data)
         }
-        if (bucket !== undefined && !takeToken(bucket, lastActivity)) {
-          mailbox.unsafeDone(Exit.fail(new RateLimitExceeded({ limit: maxMessagesPerSecond })))
-          return
-        }
-        stats.messagesIn++
-        stats.bytesIn += size
-        mailbox.unsafeOffer(data)
       },
       close(frame) {
         Deferred.unsafeDone(closed, Exit.succeed(frame))
-        mailbox.unsafeDone(Exit.void)
+        end(Exit.void)
       }
     })
+    const attach = (next: Consumer) => {
+      if (consumer !== undefined) throw new Error("a connection's messages are consumed once")
+      consumer = next
+      if (early !== undefined) for (const data of early.splice(0)) next.message(data)
+      if (ended !== undefined) next.end(ended)
+    }
     const sendAll = (messages: Iterable<Message>) => {
       // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
       if (transport.isClosed()) return
+      const now = clock.unsafeCurrentTimeMillis()
       for (const message of messages) {
         transport.send(message)
-        stats.messagesOut++
-        stats.bytesOut += byteLength(message)
+        countSent(traffic, message, now)
       }
-      lastActivity = clock.unsafeCurrentTimeMillis()
     }
+    const sendOne = (message: Message) => {
+      if (transport.isClosed()) return
+      transport.send(message)
+      countSent(traffic, message, clock.unsafeCurrentTimeMillis())
+    }
+    const messages = Stream.unwrap(
+      Effect.map(Mailbox.make<Message, LimitExceeded>(), (mailbox) => {
+        attach({ message: (data) => mailbox.unsafeOffer(data), end: (exit) => mailbox.unsafeDone(exit) })
+        return Mailbox.toStream(mailbox).pipe(Stream.ensuring(Effect.sync(unlisten)))
+      })
+    )
+    const run = <E>(handler: MessageHandler<E>) =>
+      Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+        Effect.async<void, E | LimitExceeded>((resume) => {
+          const running = new Set<Fiber.RuntimeFiber<Message | undefined, E>>()
+          let done: Exit.Exit<void, LimitExceeded> | undefined
+          let resumed = false
+          const finish = (exit: Exit.Exit<void, E | LimitExceeded>) => {
+            if (resumed) return
+            resumed = true
+            unlisten()
+            for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
+            resume(exit)
+          }
+          const settle = (
+            fiber: Fiber.RuntimeFiber<Message | undefined, E>,
+            exit: Exit.Exit<Message | undefined, E>
+          ) => {
+            running.delete(fiber)
+            if (Exit.isFailure(exit)) return finish(exit)
+            if (exit.value !== undefined) sendOne(exit.value)
+            if (done !== undefined && running.size === 0) finish(done)
+          }
+          attach({
+            message(data) {
+              const reply = handler(data)
+              if (reply === undefined) return
+              if (!Effect.isEffect(reply)) return sendOne(reply)
+              const fiber = Runtime.runFork(runtime, reply)
+              running.add(fiber)
+              fiber.addObserver((exit) => settle(fiber, exit))
+            },
+            end(exit) {
+              done = exit
+              if (Exit.isFailure(exit) || running.size === 0) finish(exit)
+            }
+          })
+          return Effect.sync(() => finish(Exit.void))
+        })
+      )
     return {
       id: crypto.randomUUID(),
+      protocol,
       response,
-      messages: Mailbox.toStream(mailbox).pipe(Stream.ensuring(Effect.sync(unlisten))),
+      messages,
+      run,
       closed: Deferred.await(closed),
-      send: (message) => Effect.sync(() => sendAll([message])),
+      send: (message) => Effect.sync(() => sendOne(message)),
       sendAll: (messages) => Effect.sync(() => sendAll(messages)),
       close: (frame) =>
         Effect.sync(() => {
           if (!transport.isClosed()) transport.close(frame)
         }),
-      stats: Effect.sync(() => ({ ...stats })),
-      lastActivity: Effect.sync(() => lastActivity)
+      stats: Effect.sync(() => statsOf(traffic)),
+      lastActivity: Effect.sync(() => traffic.lastActivity)
     }
   })
 
@@ -190,6 +278,22 @@ const makeTestTransport = Effect.gen(function* () {
   return { transport, peer }
 })
 
+const protocolHeader = (protocol: string | undefined): HeadersInit | undefined =>
+  protocol === undefined ? undefined : { "sec-websocket-protocol": protocol }
+
+/**
+ * The 101 of the in-memory service. Runtimes other than workerd refuse to
+ * construct a `Response` with status 101, so there it is a 204 that says 101.
+ */
+const switchingProtocols = (protocol: string | undefined): Response => {
+  const init = { status: 101, headers: protocolHeader(protocol) } as ResponseInit
+  try {
+    return new Response(null, init)
+  } catch {
+    return Object.defineProperty(new Response(null, { ...init, status: 204 }), "status", { value: 101 })
+  }
+}
+
 /** Accepts WebSocket upgrades. */
 export class WebSocketService extends Context.Tag("websocket-echo/WebSocketService")<
   WebSocketService,
@@ -201,10 +305,15 @@ export class WebSocketService extends Context.Tag("websocket-echo/WebSocketServi
   /** The real service, on the Workers runtime. */
   static readonly layer: Layer.Layer<WebSocketService> = Layer.succeed(WebSocketService, {
     upgrade: Effect.fn("WebSocketService.upgrade")(function* (options: UpgradeOptions) {
-      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket]
+      const pair = new WebSocketPair()
+      const server = pair[1]
       // Binary frames stay ArrayBuffers whatever the compatibility date (Blob from 2026-03-17 otherwise).
       server.binaryType = "arraybuffer"
-      const response = HttpServerResponse.raw(new Response(null, { status: 101, webSocket: client }))
+      const response = new Response(null, {
+        status: 101,
+        webSocket: pair[0],
+        headers: protocolHeader(options.protocol)
+      } as ResponseInit)
       const connection = yield* makeConnection(fromWebSocket(server), response, options)
       server.accept()
       return connection
@@ -216,7 +325,7 @@ export class WebSocketService extends Context.Tag("websocket-echo/WebSocketServi
     Layer.succeed(WebSocketService, {
       upgrade: Effect.fn("WebSocketService.upgrade")(function* (options: UpgradeOptions) {
         const { transport, peer } = yield* makeTestTransport
-        const connection = yield* makeConnection(transport, HttpServerResponse.empty({ status: 101 }), options)
+        const connection = yield* makeConnection(transport, switchingProtocols(options.protocol), options)
         yield* Queue.offer(peers, peer)
         return connection
       })

@@ -3,6 +3,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
 import { defaults, EchoConfig } from "../../src/services/EchoConfig.js"
 
 const load = (vars: Record<string, string>) =>
@@ -28,7 +29,11 @@ describe("EchoConfig", () => {
           allowedOrigins: [],
           requireOrigin: false,
           idleTimeoutSeconds: 600,
-          maxMessagesPerSecond: 0
+          maxMessagesPerSecond: 0,
+          protocols: [],
+          pipeline: "stream",
+          backend: "worker",
+          logLevel: LogLevel.Info
         })
       )
     })
@@ -102,6 +107,45 @@ describe("EchoConfig", () => {
         const message = failure(yield* load(vars))
         assert.include(message, expected, JSON.stringify(vars))
         assert.include(message, `got ${JSON.stringify(value)}`, JSON.stringify(vars))
+      }
+    })
+  )
+
+  it.effect("reads the subprotocols, the pipeline, the backend and the log level", () =>
+    Effect.gen(function* () {
+      const exit = yield* load({
+        PROTOCOLS: " graphql-transport-ws,chat , mqtt",
+        ECHO_PIPELINE: "handler",
+        ECHO_BACKEND: "Durable-Object",
+        LOG_LEVEL: "warning"
+      })
+      assert.deepStrictEqual(
+        exit,
+        Exit.succeed({
+          ...defaults,
+          protocols: ["graphql-transport-ws", "chat", "mqtt"],
+          pipeline: "handler",
+          backend: "durable-object",
+          logLevel: LogLevel.Warning
+        })
+      )
+    })
+  )
+
+  it.effect("refuses a bad subprotocol list, pipeline, backend or log level, naming the choices", () =>
+    Effect.gen(function* () {
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ PROTOCOLS: "chat, chat" }, "PROTOCOLS must be a comma-separated list of unique subprotocol tokens"],
+        [{ PROTOCOLS: "a b" }, "PROTOCOLS must be a comma-separated list of unique subprotocol tokens"],
+        [{ PROTOCOLS: "chat;v=1" }, "PROTOCOLS must be a comma-separated list of unique subprotocol tokens"],
+        [{ ECHO_PIPELINE: "streams" }, "ECHO_PIPELINE must be one of stream, handler"],
+        [{ ECHO_BACKEND: "do" }, "ECHO_BACKEND must be one of worker, durable-object"],
+        [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of debug, info, warning, error, none"]
+      ]
+      for (const [vars, expected] of cases) {
+        const message = failure(yield* load(vars))
+        assert.include(message, expected, JSON.stringify(vars))
+        assert.include(message, `got ${JSON.stringify(Object.values(vars)[0])}`, JSON.stringify(vars))
       }
     })
   )

@@ -1,35 +1,20 @@
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as TestClock from "effect/TestClock"
-import { App } from "../../src/runtime/App.js"
-import { echo } from "../../src/runtime/Echo.js"
-import { EchoConfig, type EchoSettings } from "../../src/services/EchoConfig.js"
-import { type TestPeer, WebSocketService } from "../../src/services/WebSocketService.js"
-
-/** Upgrades through the test layer and starts the echo, with the limits under test. */
-const connect = (options: { idleTimeoutMs?: number; maxMessagesPerSecond?: number } = {}) =>
-  Effect.gen(function* () {
-    const peers = yield* Queue.unbounded<TestPeer>()
-    const connection = yield* Effect.flatMap(WebSocketService, (service) =>
-      service.upgrade({ maxMessageBytes: 1024, maxMessagesPerSecond: options.maxMessagesPerSecond ?? 0 })
-    ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
-    const fiber = yield* Effect.fork(echo(connection, "echo: ", options.idleTimeoutMs ?? 0))
-    const peer = yield* Queue.take(peers)
-    return { peer, fiber }
-  })
+import type { EchoSettings } from "../../src/services/EchoConfig.js"
+import type { TestPeer } from "../../src/services/WebSocketService.js"
+import { connect, PIPELINES, respond } from "./support.js"
 
 const message = (message: string) => ({ _tag: "Message", message }) as const
 const close = (code: number, reason: string) => ({ _tag: "Close", frame: { code, reason } }) as const
 
-describe("idle timeout, on the TestClock", () => {
+describe.each(PIPELINES)("idle timeout, on the TestClock (%s)", (pipeline) => {
   it.effect("closes with 1001 once no message went either way for the timeout, counting from the last one", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ idleTimeoutMs: 10_000 })
+      const { peer, fiber } = yield* connect(pipeline, { idleTimeoutMs: 10_000 })
       yield* TestClock.adjust("9 seconds")
       yield* peer.send("still here")
       assert.deepStrictEqual(yield* peer.receive, message("echo: still here"))
@@ -44,7 +29,7 @@ describe("idle timeout, on the TestClock", () => {
 
   it.effect("closes a socket that never carried a message, timed from the upgrade", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ idleTimeoutMs: 600_000 })
+      const { peer, fiber } = yield* connect(pipeline, { idleTimeoutMs: 600_000 })
       yield* TestClock.adjust("599 seconds")
       assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
       yield* TestClock.adjust("1 second")
@@ -55,7 +40,7 @@ describe("idle timeout, on the TestClock", () => {
 
   it.effect("stops its timer when the peer closes first", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ idleTimeoutMs: 10_000 })
+      const { peer, fiber } = yield* connect(pipeline, { idleTimeoutMs: 10_000 })
       yield* peer.close({ code: 4000, reason: "bye" })
       assert.deepStrictEqual(yield* peer.receive, close(4000, "bye"))
       yield* Fiber.join(fiber)
@@ -66,7 +51,7 @@ describe("idle timeout, on the TestClock", () => {
 
   it.effect("never fires with a timeout of 0", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ idleTimeoutMs: 0 })
+      const { peer, fiber } = yield* connect(pipeline, { idleTimeoutMs: 0 })
       yield* TestClock.adjust("1 day")
       assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
       yield* peer.send("late")
@@ -75,10 +60,10 @@ describe("idle timeout, on the TestClock", () => {
   )
 })
 
-describe("message rate limit, on the TestClock", () => {
+describe.each(PIPELINES)("message rate limit, on the TestClock (%s)", (pipeline) => {
   it.effect("echoes a burst of one second's worth and closes with 1008 at the next message", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ maxMessagesPerSecond: 3 })
+      const { peer, fiber } = yield* connect(pipeline, { maxMessagesPerSecond: 3 })
       for (const text of ["a", "b", "c", "d", "e"]) yield* peer.send(text)
       for (const text of ["a", "b", "c"]) assert.deepStrictEqual(yield* peer.receive, message(`echo: ${text}`))
       assert.deepStrictEqual(yield* peer.receive, close(1008, "rate limit"))
@@ -88,7 +73,7 @@ describe("message rate limit, on the TestClock", () => {
 
   it.effect("refills over time, so a peer within its rate is never closed", () =>
     Effect.gen(function* () {
-      const { peer, fiber } = yield* connect({ maxMessagesPerSecond: 3 })
+      const { peer, fiber } = yield* connect(pipeline, { maxMessagesPerSecond: 3 })
       for (let second = 0; second < 5; second++) {
         for (let i = 0; i < 3; i++) yield* peer.send(`${second}.${i}`)
         for (let i = 0; i < 3; i++) assert.deepStrictEqual(yield* peer.receive, message(`echo: ${second}.${i}`))
@@ -108,18 +93,11 @@ describe("ALLOWED_ORIGINS and REQUIRE_ORIGIN, through the app", () => {
     Effect.gen(function* () {
       const peers = yield* Queue.unbounded<TestPeer>()
       const request = new Request("http://echo.test/echo", { headers: { upgrade: "websocket", ...headers } })
-      const response = yield* App.pipe(
-        Effect.catchAll(HttpServerRespondable.toResponse),
-        Effect.provideService(HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(request)),
-        Effect.provide(EchoConfig.layerWith(settings)),
-        Effect.provide(WebSocketService.layerTest(peers)),
-        Effect.scoped
-      )
-      const body = response.body._tag === "Uint8Array" ? new TextDecoder().decode(response.body.body) : ""
+      const { response } = yield* respond(request, settings, peers)
       return {
         status: response.status,
-        body,
-        contentType: response.headers["content-type"],
+        body: yield* Effect.promise(() => response.text()),
+        contentType: response.headers.get("content-type"),
         peers: yield* Queue.size(peers)
       }
     })

@@ -42,14 +42,27 @@ describe("GET /echo with Upgrade: websocket", () => {
     }
   })
 
-  it("accepts the Upgrade token in any case and within a list", async () => {
-    // Called directly: across HTTP the runtime itself refuses a 101 unless the request said exactly "websocket".
-    for (const upgrade of ["WebSocket", "WEBSOCKET", "h2c, websocket"]) {
+  it("accepts the Upgrade token in any case", async () => {
+    // Called directly: through SELF the runtime itself refuses a 101 unless the request said exactly "websocket".
+    for (const upgrade of ["WebSocket", "WEBSOCKET"]) {
       const response = await worker.fetch(new Request("http://echo.test/echo", { headers: { Upgrade: upgrade } }))
       expect(response.status).toBe(101)
       const client = new Client(response.webSocket as WebSocket)
       client.socket.send(upgrade)
       expect(await client.next()).toBe(`echo: ${upgrade}`)
+    }
+  })
+
+  it("refuses a token list, which the runtime would turn into a 500, with 400 JSON and no socket", async () => {
+    for (const upgrade of ["h2c, websocket", "websocket, h2c", "websocket,websocket"]) {
+      const response = await worker.fetch(new Request("http://echo.test/echo", { headers: { Upgrade: upgrade } }))
+      expect(response.status).toBe(400)
+      expect(response.webSocket).toBeNull()
+      expect(response.headers.get("content-type")).toBe("application/json")
+      expect(await response.json()).toEqual({
+        error: `Upgrade must be the single token websocket; this runtime cannot switch protocols for ${JSON.stringify(upgrade)}`,
+        code: "UNSUPPORTED_UPGRADE"
+      })
     }
   })
 

@@ -2,6 +2,8 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import { describe, expect, it } from "vitest"
 import { EchoConfig, EchoRouter, WebSocketService } from "../../src/index.js"
 import { Client } from "./socket.js"
@@ -13,7 +15,11 @@ describe("embedding the echo in a larger Effect app", () => {
   )
   const { handler } = HttpApp.toWebHandlerLayer(
     router,
-    Layer.mergeAll(WebSocketService.layer, EchoConfig.layerWith({ prefix: "mounted> " }))
+    Layer.mergeAll(
+      WebSocketService.layer,
+      EchoConfig.layerWith({ prefix: "mounted> " }),
+      Logger.minimumLogLevel(LogLevel.Warning)
+    )
   )
 
   it("serves the app's own route next to the echo", async () => {

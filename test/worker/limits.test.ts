@@ -1,9 +1,6 @@
 import { SELF } from "cloudflare:test"
-import * as HttpApp from "@effect/platform/HttpApp"
-import * as Layer from "effect/Layer"
 import { describe, expect, it } from "vitest"
-import { EchoConfig, EchoRouter, WebSocketService } from "../../src/index.js"
-import { Client } from "./socket.js"
+import { Client, serviceWith } from "./socket.js"
 
 describe("compression", () => {
   it("declines permessage-deflate (no_web_socket_compression): the 101 names no extension", async () => {
@@ -19,9 +16,7 @@ describe("compression", () => {
 })
 
 describe("abuse limits in workerd", () => {
-  const handlerWith = (settings: Parameters<typeof EchoConfig.layerWith>[0]) =>
-    HttpApp.toWebHandlerLayer(EchoRouter, Layer.mergeAll(WebSocketService.layer, EchoConfig.layerWith(settings)))
-      .handler
+  const handlerWith = serviceWith
 
   it("answers an unlisted Origin with 403 JSON and upgrades a listed one", async () => {
     const handler = handlerWith({ allowedOrigins: ["https://app.example"] })

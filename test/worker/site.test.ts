@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test"
+import { env, SELF } from "cloudflare:test"
 import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
@@ -77,7 +77,10 @@ describe("GET / for anything else", () => {
       { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
     ],
     prefix: "echo: ",
-    maxMessageBytes: 1_048_576
+    maxMessageBytes: 1_048_576,
+    protocols: [],
+    pipeline: env.ECHO_PIPELINE,
+    backend: "worker"
   }
 
   it("describes the service as JSON, with the configured prefix and limit", async () => {

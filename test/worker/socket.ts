@@ -1,5 +1,12 @@
-import { SELF } from "cloudflare:test"
+import { env, SELF } from "cloudflare:test"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { expect } from "vitest"
+import { route } from "../../src/runtime/Route.js"
+import { EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
+import { WebSocketService } from "../../src/services/WebSocketService.js"
 
 /** How long a test waits for one event before it fails. */
 export const TIMEOUT_MS = 5_000
@@ -71,4 +78,18 @@ export const connect = async (path = "/echo", headers: Record<string, string> = 
 export const bytesOf = (message: string | ArrayBuffer): Array<number> => {
   expect(message).toBeInstanceOf(ArrayBuffer)
   return Array.from(new Uint8Array(message as ArrayBuffer))
+}
+
+/**
+ * The whole service with other settings than wrangler.toml's, in this project's mode, as a fetch handler
+ * on the real `WebSocketService`. Logs below warning are dropped.
+ */
+export const serviceWith = (settings: Partial<EchoSettings>): ((request: Request) => Promise<Response>) => {
+  const layer = Layer.mergeAll(
+    WebSocketService.layer,
+    EchoConfig.layerWith({ pipeline: env.ECHO_PIPELINE as Pipeline, ...settings }),
+    Logger.minimumLogLevel(LogLevel.Warning)
+  )
+  const runtime = ManagedRuntime.make(layer)
+  return (request) => runtime.runPromise(route(request))
 }

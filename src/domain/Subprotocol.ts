@@ -1,0 +1,31 @@
+/** `token` of RFC 9110 §5.6.2: one or more visible ASCII characters other than delimiters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * The subprotocols a client offers in `Sec-WebSocket-Protocol` (RFC 6455
+ * §4.1, §11.3.4), in its order of preference. Several header lines arrive
+ * joined with commas; white space around elements and empty elements are
+ * ignored (RFC 9110 §5.6.1). `undefined` when the header holds no token at
+ * all, an element that is not a token, or the same token twice.
+ */
+export const parseSubprotocols = (header: string): ReadonlyArray<string> | undefined => {
+  const offered: Array<string> = []
+  for (const element of header.split(",")) {
+    const token = element.trim()
+    if (token === "") continue
+    if (!TOKEN.test(token) || offered.includes(token)) return undefined
+    offered.push(token)
+  }
+  return offered.length === 0 ? undefined : offered
+}
+
+/**
+ * The subprotocol the server answers with (RFC 6455 §4.2.2): with no
+ * `supported` list, the client's first offer (as Node `ws` does by default);
+ * otherwise the first of the client's offers that is in the list (subprotocol
+ * names are case-sensitive). `undefined` when none fits.
+ */
+export const chooseSubprotocol = (
+  offered: ReadonlyArray<string>,
+  supported: ReadonlyArray<string>
+): string | undefined => (supported.length === 0 ? offered[0] : offered.find((token) => supported.includes(token)))

@@ -1,0 +1,166 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import { name, version } from "../../package.json"
+import {
+  errorResponse,
+  type HttpError,
+  InternalError,
+  InvalidSubprotocol,
+  MethodNotAllowed,
+  NotFound,
+  NotWebSocket,
+  OriginNotAllowed,
+  SubprotocolNotSupported,
+  UnsupportedUpgrade
+} from "../domain/HttpError.js"
+import { isOriginAllowed } from "../domain/Origin.js"
+import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
+import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
+import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
+import { WebSocketService } from "../services/WebSocketService.js"
+import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
+import { echoPrograms } from "./Echo.js"
+
+/** A handshake that passed every check: what the socket is opened with. */
+export interface AcceptedUpgrade {
+  /** The subprotocol chosen from the client's offers, if it made any. */
+  readonly protocol: string | undefined
+}
+
+/**
+ * Every check an upgrade passes before a socket exists, in order: the method
+ * (405), the `Upgrade` header (426, or 400 where the runtime could not send a
+ * 101), the `Origin` (403), and the subprotocols offered (400). Each backend
+ * runs exactly these, once, in the Worker.
+ */
+export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {
+  const { method, headers } = request
+  if (method !== "GET" && method !== "HEAD") return Effect.fail(new MethodNotAllowed({ method }))
+  const upgrade = headers.get("upgrade") ?? undefined
+  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(new NotWebSocket())
+  if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
+  const origin = headers.get("origin") ?? undefined
+  if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
+  const header = headers.get("sec-websocket-protocol")
+  if (header === null) return Effect.succeed({ protocol: undefined })
+  const offered = parseSubprotocols(header)
+  if (offered === undefined) return Effect.fail(new InvalidSubprotocol({ header }))
+  const protocol = chooseSubprotocol(offered, settings.protocols)
+  if (protocol === undefined) {
+    return Effect.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
+  }
+  return Effect.succeed({ protocol })
+}
+
+/**
+ * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
+ * by a fiber of its own, with the configured pipeline; anything else fails
+ * with the `HttpError` that says why.
+ */
+export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
+  Effect.flatMap(EchoConfig, (settings) =>
+    Effect.flatMap(checkUpgrade(request, settings), ({ protocol }) =>
+      Effect.flatMap(WebSocketService, (service) =>
+        Effect.flatMap(
+          service.upgrade({
+            maxMessageBytes: settings.maxMessageBytes,
+            maxMessagesPerSecond: settings.maxMessagesPerSecond,
+            protocol
+          }),
+          (connection) =>
+            // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
+            Effect.as(
+              Effect.forkDaemon(
+                echoPrograms[settings.pipeline](connection, settings.prefix, settings.idleTimeoutSeconds * 1000)
+              ),
+              connection.response
+            )
+        )
+      )
+    )
+  )
+
+const json = (body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } })
+
+/** Fails with a 405 unless the request is a GET or a HEAD (served as GET without a body). */
+const onlyGet = (request: Request): Effect.Effect<void, MethodNotAllowed> =>
+  request.method === "GET" || request.method === "HEAD"
+    ? Effect.void
+    : Effect.fail(new MethodNotAllowed({ method: request.method, use: "GET" }))
+
+/** `GET /`: the debug page for a browser, a description of the service for anything else. */
+const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, EchoConfig> =>
+  Effect.zipRight(
+    onlyGet(request),
+    Effect.map(EchoConfig, ({ prefix, maxMessageBytes, protocols, pipeline, backend }) =>
+      prefersHtml(request.headers.get("accept") ?? undefined)
+        ? new Response(debugPage, {
+            headers: {
+              "content-type": "text/html; charset=utf-8",
+              "content-security-policy": debugPageSecurityPolicy,
+              "x-content-type-options": "nosniff",
+              "referrer-policy": "no-referrer",
+              vary: "Accept"
+            }
+          })
+        : json(
+            {
+              name,
+              version,
+              endpoints: [
+                {
+                  method: "GET",
+                  path: "/echo",
+                  description: "WebSocket upgrade; every message comes back with the prefix"
+                },
+                { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
+                { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
+              ],
+              prefix,
+              maxMessageBytes,
+              protocols,
+              pipeline,
+              backend
+            },
+            { vary: "Accept" }
+          )
+    )
+  )
+
+/** `GET /health`: answers once the isolate has built its layers, so a bad configuration shows as a 500. */
+const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
+  Effect.as(onlyGet(request), json({ status: "ok" }, { "cache-control": "no-store" }))
+
+const routes: Record<string, (request: Request) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>> =
+  { "/": index, "/health": health, "/echo": echoResponse }
+
+/** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
+const pathOf = (url: string): string => {
+  const start = url.indexOf("/", url.indexOf("//") + 2)
+  if (start < 0) return "/"
+  const end = url.slice(start).search(/[?#]/)
+  const path = end < 0 ? url.slice(start) : url.slice(start, start + end)
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path
+}
+
+/**
+ * The whole service, from a web `Request` to a web `Response`: the debug page
+ * and description at `/`, `/health`, the echo at `/echo`, unknown paths as
+ * 404, every `HttpError` rendered by `errorResponse`, and any defect as a
+ * logged 500 that tells the client nothing of it. HEAD gets GET's headers
+ * without a body.
+ */
+export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
+  const handler = routes[pathOf(request.url)]
+  const response = handler === undefined ? Effect.fail(new NotFound()) : handler(request)
+  return response.pipe(
+    Effect.catchAll((error) => Effect.succeed(errorResponse(error))),
+    Effect.catchAllDefect((defect) =>
+      Effect.as(Effect.logError("unexpected defect", Cause.die(defect)), errorResponse(new InternalError()))
+    ),
+    Effect.map((response) =>
+      request.method === "HEAD" && response.body !== null ? new Response(null, response) : response
+    )
+  )
+}

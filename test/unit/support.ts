@@ -1,0 +1,70 @@
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Queue from "effect/Queue"
+import { echoPrograms } from "../../src/runtime/Echo.js"
+import { route } from "../../src/runtime/Route.js"
+import { EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
+import { type TestPeer, type UpgradeOptions, WebSocketService } from "../../src/services/WebSocketService.js"
+
+/** Every echo program: the suites that describe the echo run once for each. */
+export const PIPELINES: ReadonlyArray<Pipeline> = ["stream", "handler"]
+
+/** A log line as a test sees it. */
+export interface LogLine {
+  readonly level: string
+  readonly message: unknown
+  readonly annotations: Record<string, unknown>
+  readonly cause: string
+}
+
+/** A logger that keeps every line in `lines` instead of printing it. */
+export const captureLogs = (lines: Array<LogLine>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message, annotations, cause }) =>
+      lines.push({
+        level: logLevel.label,
+        message,
+        annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+        cause: String(cause)
+      })
+    )
+  )
+
+/**
+ * Upgrades through the in-memory service and starts `pipeline`'s echo on the connection, in a fiber. Its log
+ * lines go to `logs` (to nowhere by default), never to the console.
+ */
+export const connect = (
+  pipeline: Pipeline,
+  options: Partial<UpgradeOptions> & {
+    readonly prefix?: string
+    readonly idleTimeoutMs?: number
+    readonly logs?: Array<LogLine>
+  } = {}
+) =>
+  Effect.gen(function* () {
+    const peers = yield* Queue.unbounded<TestPeer>()
+    const connection = yield* Effect.flatMap(WebSocketService, (service) =>
+      service.upgrade({ maxMessageBytes: 1024, ...options })
+    ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
+    const fiber = yield* Effect.fork(
+      echoPrograms[pipeline](connection, options.prefix ?? "echo: ", options.idleTimeoutMs ?? 0).pipe(
+        Effect.provide(captureLogs(options.logs ?? []))
+      )
+    )
+    const peer = yield* Queue.take(peers)
+    return { peer, fiber, connection }
+  })
+
+/** Runs the whole service on one request against the in-memory service; `peers` receives each socket's client end. */
+export const respond = (request: Request, settings: Partial<EchoSettings> = {}, peers?: Queue.Queue<TestPeer>) =>
+  Effect.gen(function* () {
+    const sockets = peers ?? (yield* Queue.unbounded<TestPeer>())
+    const response = yield* route(request).pipe(
+      Effect.provide(Layer.merge(EchoConfig.layerWith(settings), WebSocketService.layerTest(sockets)))
+    )
+    return { response, peers: sockets }
+  })
