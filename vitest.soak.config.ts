@@ -1,11 +1,13 @@
 import { defineConfig } from "vitest/config"
+import { perMode } from "./test/support/modes.js"
 
-// The survival soak: one long test against `wrangler dev` on loopback. SOAK_PROFILE=short is CI's variant.
+// The survival soak: one long test per mode against `wrangler dev` and workerd on loopback.
+// SOAK_PROFILE=short is CI's variant.
 export default defineConfig({
   test: {
-    name: "soak",
-    environment: "node",
-    include: ["test/soak/**/*.test.ts"],
-    hookTimeout: 120_000
+    projects: perMode({
+      test: { name: "soak", environment: "node", include: ["test/soak/**/*.test.ts"], hookTimeout: 120_000 }
+    }),
+    fileParallelism: false
   }
 })

@@ -43,7 +43,7 @@ button:disabled{opacity:.45;cursor:not-allowed}
 const script = String.raw`
 "use strict"
 const $ = (id) => document.getElementById(id)
-const ui = { url: $("url"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
+const ui = { url: $("url"), protocols: $("protocols"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
   message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state") }
 ui.url.value = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
 const encoder = new TextEncoder()
@@ -81,13 +81,18 @@ function render(state) {
 function connect() {
   if (socket && socket.readyState < 2) return
   let next
-  try { next = new WebSocket(ui.url.value.trim()) } catch (e) { return entry("error", e.message) }
+  const offered = ui.protocols.value.split(",").map((p) => p.trim()).filter(Boolean)
+  try { next = new WebSocket(ui.url.value.trim(), offered) } catch (e) { return entry("error", e.message) }
   socket = next
   sentAt = []
   next.binaryType = "arraybuffer"
   render("connecting")
-  entry("event", "connecting to " + next.url)
-  next.onopen = () => { render("open"); entry("event", "open"); ui.message.focus() }
+  entry("event", "connecting to " + next.url + (offered.length ? " offering " + offered.join(", ") : ""))
+  next.onopen = () => {
+    render("open")
+    entry("event", "open" + (next.protocol ? " · subprotocol " + next.protocol : offered.length ? " · no subprotocol" : ""))
+    ui.message.focus()
+  }
   next.onmessage = (event) => {
     const rtt = sentAt.length ? " · rtt " + (performance.now() - sentAt.shift()).toFixed(1) + " ms" : ""
     if (typeof event.data === "string") entry("received", shorten(event.data), "text · " + encoder.encode(event.data).length + " B" + rtt)
@@ -146,6 +151,9 @@ const body = `<main>
 <input id="url" type="url" inputmode="url" autocomplete="off" spellcheck="false" required>
 <button id="connect">Connect</button>
 <div class="row">
+<label class="pair grow">Subprotocols <input id="protocols" autocomplete="off" spellcheck="false" placeholder="optional, e.g. graphql-ws, mqtt"></label>
+</div>
+<div class="row">
 <label class="pair">Close code <input id="code" class="small" inputmode="numeric" value="1000"></label>
 <label class="pair grow">reason <input id="reason" maxlength="123" placeholder="optional"></label>
 <button id="disconnect" type="button" class="plain">Disconnect</button>
@@ -186,7 +194,7 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-5WeYfvF7SZtA0uLDOLJtOUppTNP9sTs7gg/eHYpQ144='",
+  "script-src 'sha256-1FU+5dOprLHEkY7IK6PjfW5D8tkVIUa8BtNusPz5u2s='",
   "style-src 'sha256-QBaoKJ3VPj/81+9/QdFVwyTJxGzHsPdbsajrDFKztMU='",
   "img-src data:",
   "connect-src ws: wss:",

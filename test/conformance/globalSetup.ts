@@ -10,7 +10,7 @@ declare module "vitest" {
 
 /** Starts the Worker under `wrangler dev` once for the whole suite. */
 export default async function setup(project: TestProject) {
-  const server = await startWranglerDev()
+  const server = await startWranglerDev({ mode: project.getProvidedContext().mode })
   project.provide("port", server.port)
   return () => server.stop()
 }

@@ -153,3 +153,37 @@ describe("opening handshake (RFC 6455 §4.1, §4.2)", () => {
     }
   )
 })
+
+describe("Sec-WebSocket-Protocol (RFC 6455 §4.1, §4.2.2, §11.3.4), with PROTOCOLS empty", () => {
+  const offer = async (lines: string | ReadonlyArray<string>) => {
+    const key = newKey()
+    const { socket, head } = await handshake(port, {
+      headers: { "Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": lines }
+    })
+    return { socket, head, key }
+  }
+
+  it("§4.2.2: answers with exactly the client's first token, and the socket echoes", async () => {
+    const { socket, head, key } = await offer("graphql-transport-ws, graphql-ws")
+    expect(head.headers["sec-websocket-protocol"]).toBe("graphql-transport-ws")
+    await expectEchoingUpgrade(socket, head, key)
+  })
+
+  it("reads the offers across several header lines, with odd spacing and empty elements", async () => {
+    for (const lines of [["mqtt", "chat"], ["  mqtt\t,chat  "], [", ,mqtt", "chat,"]]) {
+      const { socket, head, key } = await offer(lines)
+      expect(head.headers["sec-websocket-protocol"], JSON.stringify(lines)).toBe("mqtt")
+      await expectEchoingUpgrade(socket, head, key)
+    }
+  })
+
+  it("refuses an empty list, a token with a separator in it, or a duplicate with 400 JSON and no upgrade", async () => {
+    for (const header of [",", "chat v2", "chat/1", "a@b", "mqtt, mqtt"]) {
+      const { socket, head } = await offer(header)
+      expect(head.status, header).toBe(400)
+      expect(head.headers["sec-websocket-accept"]).toBeUndefined()
+      expect(JSON.parse(await socket.readBody(head))).toMatchObject({ code: "INVALID_SUBPROTOCOL" })
+      socket.destroy()
+    }
+  })
+})

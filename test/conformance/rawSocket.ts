@@ -280,17 +280,17 @@ const describeClose = (payload: Buffer) =>
 /** A valid `Sec-WebSocket-Key`: 16 random bytes in base64. */
 export const newKey = () => randomBytes(16).toString("base64")
 
-/** A handshake request (RFC 6455 §4.1) with any header overridden or removed (`undefined`). */
+/** A handshake request (RFC 6455 §4.1) with any header overridden, removed (`undefined`) or sent on several lines (an array). */
 export const handshakeRequest = (
   port: number,
   options: {
     readonly method?: string
     readonly path?: string
     readonly version?: string
-    readonly headers?: Record<string, string | undefined>
+    readonly headers?: Record<string, string | ReadonlyArray<string> | undefined>
   } = {}
 ): string => {
-  const headers: Record<string, string | undefined> = {
+  const headers: Record<string, string | ReadonlyArray<string> | undefined> = {
     Host: `127.0.0.1:${port}`,
     Upgrade: "websocket",
     Connection: "Upgrade",
@@ -298,7 +298,9 @@ export const handshakeRequest = (
     "Sec-WebSocket-Version": "13",
     ...options.headers
   }
-  const lines = Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [`${name}: ${value}`]))
+  const lines = Object.entries(headers).flatMap(([name, value]) =>
+    value === undefined ? [] : (typeof value === "string" ? [value] : value).map((line) => `${name}: ${line}`)
+  )
   return `${options.method ?? "GET"} ${options.path ?? "/echo"} ${options.version ?? "HTTP/1.1"}\r\n${lines.join("\r\n")}\r\n\r\n`
 }
 

@@ -89,6 +89,28 @@ describe("Chromium against wrangler dev", () => {
     await page.close()
   })
 
+  it("agrees on a subprotocol the browser offers, which it requires before it opens", async () => {
+    const { page, problems } = await openTab()
+    await page.goto(`${origin()}/`)
+    const seen = await page.evaluate(async (url) => {
+      const socket = new WebSocket(url, ["mqtt", "chat"])
+      await new Promise((resolve, reject) => {
+        socket.onopen = resolve
+        socket.onerror = () => reject(new Error("the browser failed the handshake"))
+      })
+      const echoed = new Promise<string>((resolve) => {
+        socket.onmessage = (event) => resolve(event.data as string)
+      })
+      socket.send("over mqtt")
+      const message = await echoed
+      socket.close(1000)
+      return { protocol: socket.protocol, message }
+    }, echoUrl())
+    expect(seen).toEqual({ protocol: "mqtt", message: "echo: over mqtt" })
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
   for (const [device, viewport] of [
     ["laptop", { width: 1280, height: 800 }],
     ["phone", { width: 390, height: 844 }]
@@ -104,9 +126,15 @@ describe("Chromium against wrangler dev", () => {
       expect(await state.textContent()).toBe("disconnected")
       expect(await page.isDisabled("#send-text")).toBe(true)
 
+      // On the phone, offer subprotocols: the log names the one the server agreed to.
+      if (device === "phone") await page.fill("#protocols", "graphql-ws, mqtt")
       if (device === "laptop") await page.getByRole("button", { name: "Connect", exact: true }).click()
       else await page.press("#url", "Enter")
       await state.filter({ hasText: /^open$/ }).waitFor()
+      const opened = log.locator("li.event").filter({ hasText: /^.*open/ })
+      expect(await opened.locator(".body").textContent()).toBe(
+        device === "phone" ? "open · subprotocol graphql-ws" : "open"
+      )
       // Connecting puts the cursor in the message box: type and press Enter.
       await page.keyboard.type("hello from the page")
       await page.keyboard.press("Enter")

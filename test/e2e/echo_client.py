@@ -15,9 +15,16 @@ LIMIT = int(sys.argv[3]) if len(sys.argv) > 3 else 1048576
 HEADERS = {"User-Agent": "websocket-echo e2e (python websockets %s)" % websockets.__version__}
 
 
-def connect():
+def connect(subprotocols=None):
     # No permessage-deflate: the frames on the wire are the ones we send; max_size fits an echo of the limit.
-    return websockets.connect(URI, extra_headers=HEADERS, compression=None, max_size=2 * LIMIT, open_timeout=10)
+    return websockets.connect(
+        URI,
+        extra_headers=HEADERS,
+        compression=None,
+        max_size=2 * LIMIT,
+        open_timeout=10,
+        subprotocols=subprotocols,
+    )
 
 
 def expect(what, actual, expected):
@@ -53,6 +60,11 @@ async def main():
             raise AssertionError("limit + 1 was echoed (%d bytes)" % len(extra))
         except websockets.ConnectionClosed as closed:
             expect("limit + 1 closes with 1009", (closed.rcvd.code, closed.rcvd.reason), (1009, "message too big"))
+
+    async with connect(subprotocols=["mqtt", "chat"]) as ws:
+        expect("first subprotocol agreed", ws.subprotocol, "mqtt")
+        await ws.send("through mqtt")
+        expect("echo through the subprotocol", await reply(ws), PREFIX + "through mqtt")
 
 
 try:

@@ -12,13 +12,14 @@ declare module "vitest" {
 
 /** Starts `wrangler dev` for the whole run; stops it afterwards (also after failures) and reads what it printed. */
 export default async function setup(project: TestProject) {
-  const dev = await startWranglerDev()
+  const mode = project.getProvidedContext().mode
+  const dev = await startWranglerDev({ mode })
   project.provide("origin", dev.origin)
   return async () => {
     await dev.stop()
     const output = dev.output()
     await mkdir("test-results", { recursive: true })
-    await writeFile("test-results/wrangler-dev.log", output)
+    await writeFile(`test-results/wrangler-dev-${mode}.log`, output)
     const trouble = runtimeTrouble(output)
     if (trouble.length > 0) {
       throw new Error(`wrangler dev reported ${trouble.length} runtime problem(s):\n${trouble.join("\n")}`)

@@ -6,7 +6,7 @@ import { echoUrl } from "./wsClient.js"
 const script = fileURLToPath(new URL("echo_client.py", import.meta.url))
 
 describe("Python websockets against wrangler dev", () => {
-  it("sees text, UTF-8, binary, the mirrored close and 1009 above the limit", async () => {
+  it("sees text, UTF-8, binary, the mirrored close, 1009 above the limit and the agreed subprotocol", async () => {
     // Debian's interpreter, where python3-websockets is installed; not whatever python3 comes first on PATH.
     const { code, stdout, stderr } = await run("/usr/bin/python3", [script, echoUrl()])
     expect({ code, stdout, stderr }).toEqual({
@@ -19,6 +19,8 @@ describe("Python websockets against wrangler dev", () => {
         "ok close reason mirrored",
         "ok message of exactly the limit",
         "ok limit + 1 closes with 1009",
+        "ok first subprotocol agreed",
+        "ok echo through the subprotocol",
         ""
       ].join("\n"),
       stderr: ""

@@ -12,6 +12,14 @@ describe("Node ws against wrangler dev", () => {
     expect(await client.close(1000, "done")).toEqual({ code: 1000, reason: "done" })
   })
 
+  it("agrees on the first subprotocol offered, and echoes through it", async () => {
+    const client = await Client.open({}, ["graphql-transport-ws", "graphql-ws"])
+    expect(client.socket.protocol).toBe("graphql-transport-ws")
+    client.socket.send('{"type":"connection_init"}')
+    expect(await client.nextText()).toBe('echo: {"type":"connection_init"}')
+    expect(await client.close(1000)).toEqual({ code: 1000, reason: "" })
+  })
+
   it("echoes UTF-8 byte for byte", async () => {
     const client = await Client.open()
     const text = "héllo → 世界 🌍 \u{10FFFF} \u0000 end"

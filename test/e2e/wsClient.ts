@@ -49,9 +49,9 @@ export class Client {
     )
   }
 
-  /** Opens a connection to the echo and waits until it is open. */
-  static async open(options: WebSocket.ClientOptions = {}): Promise<Client> {
-    const socket = new WebSocket(echoUrl(), { maxPayload: 64 * 1024 * 1024, ...options })
+  /** Opens a connection to the echo, offering `protocols` if any, and waits until it is open. */
+  static async open(options: WebSocket.ClientOptions = {}, protocols: Array<string> = []): Promise<Client> {
+    const socket = new WebSocket(echoUrl(), protocols, { maxPayload: 64 * 1024 * 1024, ...options })
     const client = new Client(socket)
     await within(
       new Promise<void>((resolve, reject) => {

@@ -1,7 +1,9 @@
 import { once } from "node:events"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { afterAll, beforeAll, expect, inject, it } from "vitest"
 import { closePayload, encodeFrame, Op, RawSocket, upgraded } from "../conformance/rawSocket.js"
+import { eventually } from "../support/eventually.js"
+import { MODES } from "../support/modes.js"
 import { runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { fuzzRequests } from "./fuzz.js"
@@ -31,12 +33,12 @@ let plain: WorkerdServe
 
 beforeAll(async () => {
   ;[main, plain, slowServer] = await Promise.all([
-    startWranglerDev(),
+    startWranglerDev({ mode: inject("mode") }),
     // Fuzz and churn go to the deployable bundle on plain workerd: wrangler dev 4.72 itself exits under
     // the fuzz, and its inspector keeps what the runtime reports, which hides our memory (docs/robustness.md).
-    startWorkerdServe(),
+    startWorkerdServe(MODES[inject("mode")]),
     // Its own server, so a slow reader is closed by a short idle timeout without touching the others.
-    startWranglerDev({ vars: { IDLE_TIMEOUT_SECONDS: "2" } })
+    startWranglerDev({ mode: inject("mode"), vars: { IDLE_TIMEOUT_SECONDS: "2" } })
   ] as const)
 }, 120_000)
 
@@ -52,13 +54,6 @@ const count = (server: { readonly output: () => string }, pattern: RegExp) =>
   server.output().match(pattern)?.length ?? 0
 /** Log lines that would mean our code threw or failed (the runtime's own report of dropped peers left out). */
 const runtimeErrors = (server: WranglerDev) => runtimeTrouble(server.output())
-
-/** Polls `condition` (a log count, a memory figure) until it holds or `timeoutMs` passes. */
-const eventually = async (condition: () => boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
-  return condition()
-}
 
 const within = <A>(promise: Promise<A>, ms: number, what: string): Promise<A> =>
   Promise.race([

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
+import { MODES, type Mode } from "./modes.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 /** Our 426 body: a server that answers `GET /echo` with it is ours. */
@@ -55,11 +56,15 @@ export const startWranglerDev = async (
     readonly expectBody?: string | null
     /** Another wrangler config than the project's (a Worker that answers `GET /echo` with the same 426). */
     readonly config?: string
+    /** The mode to run the Worker in (its variables go under `vars`). */
+    readonly mode?: Mode
   } = {}
 ): Promise<WranglerDev> => {
   const expected = options.expectBody === undefined ? NOT_WEBSOCKET : options.expectBody
   const port = await freePort()
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`])
+  const vars = Object.entries({ ...(options.mode === undefined ? {} : MODES[options.mode]), ...options.vars }).flatMap(
+    ([key, value]) => ["--var", `${key}:${value}`]
+  )
   const config = options.config === undefined ? [] : ["--config", options.config]
   const child = spawn(
     `${root}node_modules/.bin/wrangler`,

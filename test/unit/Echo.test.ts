@@ -76,7 +76,7 @@ describe.each(PIPELINES)("the %s echo, against the in-memory WebSocketService", 
   it.effect("logs one structured line per connection when it ends, without message contents", () => {
     const lines: Array<LogLine> = []
     return Effect.gen(function* () {
-      const { peer, fiber, connection } = yield* connect(pipeline, { logs: lines })
+      const { peer, fiber, connection } = yield* connect(pipeline, { logs: lines, protocol: "chat" })
       yield* peer.send("secret-text")
       yield* peer.receive
       yield* peer.close({ code: 4000, reason: "" })
@@ -90,7 +90,7 @@ describe.each(PIPELINES)("the %s echo, against the in-memory WebSocketService", 
         bytesIn: 11,
         messagesOut: 1,
         bytesOut: 17,
-        protocol: null,
+        protocol: "chat",
         peerCloseCode: 4000,
         closeCode: 4000
       })

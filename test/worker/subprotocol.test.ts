@@ -1,0 +1,81 @@
+import { SELF } from "cloudflare:test"
+import { describe, expect, it } from "vitest"
+import { Client, serviceWith } from "./socket.js"
+
+const offer = (protocols: string | Array<string>) => {
+  const headers = new Headers({ Upgrade: "websocket" })
+  for (const line of typeof protocols === "string" ? [protocols] : protocols) {
+    headers.append("Sec-WebSocket-Protocol", line)
+  }
+  return headers
+}
+
+describe("subprotocols, with PROTOCOLS empty (wrangler.toml)", () => {
+  it("agrees on the client's first offer, answers with exactly that token, and echoes", async () => {
+    const response = await SELF.fetch("http://echo.test/echo", { headers: offer("graphql-transport-ws, graphql-ws") })
+    expect(response.status).toBe(101)
+    expect(response.headers.get("sec-websocket-protocol")).toBe("graphql-transport-ws")
+    const client = new Client(response.webSocket as WebSocket)
+    client.socket.send("subscribe")
+    expect(await client.next()).toBe("echo: subscribe")
+    expect(await client.close(1000, "")).toEqual({ code: 1000, reason: "", wasClean: true })
+  })
+
+  it("reads offers over several header lines and odd spacing", async () => {
+    const response = await SELF.fetch("http://echo.test/echo", { headers: offer([" ,  mqtt ,", "chat"]) })
+    expect(response.status).toBe(101)
+    expect(response.headers.get("sec-websocket-protocol")).toBe("mqtt")
+    new Client(response.webSocket as WebSocket).socket.close(1000)
+  })
+
+  it("sends no Sec-WebSocket-Protocol when the client offers none", async () => {
+    const response = await SELF.fetch("http://echo.test/echo", { headers: { Upgrade: "websocket" } })
+    expect(response.status).toBe(101)
+    expect(response.headers.has("sec-websocket-protocol")).toBe(false)
+    new Client(response.webSocket as WebSocket).socket.close(1000)
+  })
+
+  it("refuses a header that is not a list of unique tokens with 400 JSON, before any socket exists", async () => {
+    for (const header of [",", "a b", "chat;v=1", "x, x", '"quoted"']) {
+      const response = await SELF.fetch("http://echo.test/echo", { headers: offer(header) })
+      expect(response.status, header).toBe(400)
+      expect(response.webSocket).toBeNull()
+      expect(await response.json()).toEqual({
+        error: `Sec-WebSocket-Protocol must be a comma-separated list of unique tokens, got ${JSON.stringify(header)}`,
+        code: "INVALID_SUBPROTOCOL"
+      })
+    }
+  })
+})
+
+describe("subprotocols, with PROTOCOLS = mqtt, chat", () => {
+  const handler = serviceWith({ protocols: ["mqtt", "chat"] })
+  const upgrade = (protocols: string) => handler(new Request("http://echo.test/echo", { headers: offer(protocols) }))
+
+  it("takes the first of the client's offers that the server speaks", async () => {
+    const response = await upgrade("graphql-ws, chat, mqtt")
+    expect(response.status).toBe(101)
+    expect(response.headers.get("sec-websocket-protocol")).toBe("chat")
+    const client = new Client(response.webSocket as WebSocket)
+    client.socket.send("hi")
+    expect(await client.next()).toBe("echo: hi")
+    client.socket.close(1000)
+  })
+
+  it("refuses offers it does not speak with 400 JSON naming both lists, and no socket", async () => {
+    const response = await upgrade("graphql-ws, Chat")
+    expect(response.status).toBe(400)
+    expect(response.webSocket).toBeNull()
+    expect(await response.json()).toEqual({
+      error: "None of the offered subprotocols (graphql-ws, Chat) is supported; this server speaks mqtt, chat",
+      code: "SUBPROTOCOL_NOT_SUPPORTED"
+    })
+  })
+
+  it("still upgrades a client that offers no subprotocol", async () => {
+    const response = await handler(new Request("http://echo.test/echo", { headers: { Upgrade: "websocket" } }))
+    expect(response.status).toBe(101)
+    expect(response.headers.has("sec-websocket-protocol")).toBe(false)
+    new Client(response.webSocket as WebSocket).socket.close(1000)
+  })
+})
