@@ -109,6 +109,16 @@ export class SubprotocolNotSupported extends Data.TaggedError("SubprotocolNotSup
   }
 }
 
+/** A `room` query parameter that is not a room name. Answered with 400. */
+export class InvalidRoom extends Data.TaggedError("InvalidRoom")<{ readonly room: string }> {
+  readonly status = 400
+  readonly code = "INVALID_ROOM"
+  readonly headers = {}
+  override get message() {
+    return `room must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(this.room)}`
+  }
+}
+
 /** Every error the service answers a request with. */
 export type HttpError =
   | NotWebSocket
@@ -119,6 +129,7 @@ export type HttpError =
   | OriginNotAllowed
   | InvalidSubprotocol
   | SubprotocolNotSupported
+  | InvalidRoom
 
 /** The one place where an error becomes a response: its status, its headers, and `{error, code}` as JSON. */
 export const errorResponse = (error: HttpError): Response => {

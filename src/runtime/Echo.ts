@@ -8,7 +8,7 @@ import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import type { Connection, LimitExceeded } from "../services/WebSocketService.js"
+import type { Connection, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
 interface Ending {
@@ -30,13 +30,18 @@ const idleFor = (connection: Connection, timeoutMs: number): Effect.Effect<Endin
     }
   })
 
+/** The close frame for a limit that was exceeded: 1009 for size, 1008 for rate. */
+export const limitReply = (exceeded: LimitExceeded): CloseFrame =>
+  exceeded._tag === "MessageTooLarge" ? messageTooBig : rateLimited
+
 /** The close frame for a failure of the echo: the limit that was exceeded, or 1011 for anything else. */
 const endingOf = (cause: Cause.Cause<unknown>): Effect.Effect<Ending> => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
     const tag = (failure.value as Partial<LimitExceeded>)?._tag
-    if (tag === "MessageTooLarge") return Effect.succeed({ peer: undefined, reply: messageTooBig })
-    if (tag === "RateLimitExceeded") return Effect.succeed({ peer: undefined, reply: rateLimited })
+    if (tag === "MessageTooLarge" || tag === "RateLimitExceeded") {
+      return Effect.succeed({ peer: undefined, reply: limitReply(failure.value as LimitExceeded) })
+    }
   }
   return Effect.as(Effect.logError("echo failed", cause), { peer: undefined, reply: internalError })
 }
@@ -56,19 +61,39 @@ const supervise = <E>(connection: Connection, idleTimeoutMs: number, pump: Effec
     )
     const ended = yield* idleTimeoutMs > 0 ? Effect.race(echoed, idleFor(connection, idleTimeoutMs)) : echoed
     yield* connection.close(ended.reply)
-    const stats = yield* connection.stats
-    const closedAt = yield* Clock.currentTimeMillis
-    yield* Effect.logInfo("connection ended").pipe(
-      Effect.annotateLogs({
-        connection: connection.id,
-        protocol: connection.protocol ?? null,
-        durationMs: closedAt - openedAt,
-        ...stats,
-        peerCloseCode: ended.peer?.code ?? null,
-        closeCode: ended.reply.code
-      })
-    )
+    yield* connectionEnded({
+      connection: connection.id,
+      protocol: connection.protocol,
+      durationMs: (yield* Clock.currentTimeMillis) - openedAt,
+      stats: yield* connection.stats,
+      ...ended
+    })
   }).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
+
+/**
+ * The one log line of a connection, written when it ends, in every pipeline and backend: its id, subprotocol,
+ * duration, traffic and both close codes (never message contents), and any `extra` fields of the backend.
+ */
+export const connectionEnded = (ending: {
+  readonly connection: string
+  readonly protocol: string | undefined
+  readonly durationMs: number
+  readonly stats: ConnectionStats
+  readonly peer: CloseFrame | undefined
+  readonly reply: CloseFrame
+  readonly extra?: Record<string, unknown>
+}): Effect.Effect<void> =>
+  Effect.logInfo("connection ended").pipe(
+    Effect.annotateLogs({
+      connection: ending.connection,
+      protocol: ending.protocol ?? null,
+      durationMs: ending.durationMs,
+      ...ending.stats,
+      peerCloseCode: ending.peer?.code ?? null,
+      closeCode: ending.reply.code,
+      ...ending.extra
+    })
+  )
 
 /**
  * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs

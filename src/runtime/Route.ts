@@ -1,10 +1,12 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { name, version } from "../../package.json"
 import {
   errorResponse,
   type HttpError,
   InternalError,
+  InvalidRoom,
   InvalidSubprotocol,
   MethodNotAllowed,
   NotFound,
@@ -17,6 +19,7 @@ import { isOriginAllowed } from "../domain/Origin.js"
 import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
+import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
@@ -25,13 +28,17 @@ import { echoPrograms } from "./Echo.js"
 export interface AcceptedUpgrade {
   /** The subprotocol chosen from the client's offers, if it made any. */
   readonly protocol: string | undefined
+  /** The room asked for with `?room=NAME` (Durable Object backend), if any. */
+  readonly room: string | undefined
 }
+
+const ROOM = /^[A-Za-z0-9._-]{1,64}$/
 
 /**
  * Every check an upgrade passes before a socket exists, in order: the method
  * (405), the `Upgrade` header (426, or 400 where the runtime could not send a
- * 101), the `Origin` (403), and the subprotocols offered (400). Each backend
- * runs exactly these, once, in the Worker.
+ * 101), the `Origin` (403), the subprotocols offered (400) and the room name
+ * (400). Each backend runs exactly these, once, in the Worker.
  */
 export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {
   const { method, headers } = request
@@ -41,42 +48,68 @@ export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.E
   if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
   const origin = headers.get("origin") ?? undefined
   if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
+  const room = request.url.includes("room=") ? (new URL(request.url).searchParams.get("room") ?? undefined) : undefined
+  if (room !== undefined && !ROOM.test(room)) return Effect.fail(new InvalidRoom({ room }))
   const header = headers.get("sec-websocket-protocol")
-  if (header === null) return Effect.succeed({ protocol: undefined })
+  if (header === null) return Effect.succeed({ protocol: undefined, room })
   const offered = parseSubprotocols(header)
   if (offered === undefined) return Effect.fail(new InvalidSubprotocol({ header }))
   const protocol = chooseSubprotocol(offered, settings.protocols)
   if (protocol === undefined) {
     return Effect.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
   }
-  return Effect.succeed({ protocol })
+  return Effect.succeed({ protocol, room })
 }
+
+/** A socket echoed by a fiber of its own in this Worker, with the configured pipeline. */
+const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade) =>
+  Effect.flatMap(WebSocketService, (service) =>
+    Effect.flatMap(
+      service.upgrade({
+        maxMessageBytes: settings.maxMessageBytes,
+        maxMessagesPerSecond: settings.maxMessagesPerSecond,
+        protocol
+      }),
+      (connection) =>
+        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
+        Effect.as(
+          Effect.forkDaemon(
+            echoPrograms[settings.pipeline](connection, settings.prefix, settings.idleTimeoutSeconds * 1000)
+          ),
+          connection.response
+        )
+    )
+  )
+
+/** A socket handed to a hibernating Durable Object (a room), with everything it is echoed with. */
+const inRoom = (request: Request, settings: EchoSettings, { protocol, room }: AcceptedUpgrade) =>
+  Effect.flatMap(
+    Effect.serviceOption(EchoRooms),
+    Option.match({
+      onNone: () => Effect.dieMessage("ECHO_BACKEND is durable-object, but no EchoRooms layer is provided"),
+      onSome: (rooms) =>
+        rooms.open(
+          request,
+          {
+            prefix: settings.prefix,
+            limits: { maxMessageBytes: settings.maxMessageBytes, maxMessagesPerSecond: settings.maxMessagesPerSecond },
+            idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
+            protocol
+          },
+          room
+        )
+    })
+  )
 
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
- * by a fiber of its own, with the configured pipeline; anything else fails
- * with the `HttpError` that says why.
+ * in this Worker or in a room (`ECHO_BACKEND`); anything else fails with the
+ * `HttpError` that says why. The room backend needs the `EchoRooms` service.
  */
 export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
   Effect.flatMap(EchoConfig, (settings) =>
-    Effect.flatMap(checkUpgrade(request, settings), ({ protocol }) =>
-      Effect.flatMap(WebSocketService, (service) =>
-        Effect.flatMap(
-          service.upgrade({
-            maxMessageBytes: settings.maxMessageBytes,
-            maxMessagesPerSecond: settings.maxMessagesPerSecond,
-            protocol
-          }),
-          (connection) =>
-            // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-            Effect.as(
-              Effect.forkDaemon(
-                echoPrograms[settings.pipeline](connection, settings.prefix, settings.idleTimeoutSeconds * 1000)
-              ),
-              connection.response
-            )
-        )
-      )
+    Effect.flatMap(checkUpgrade(request, settings), (accepted) =>
+      settings.backend === "durable-object" ? inRoom(request, settings, accepted) : inWorker(settings, accepted)
     )
   )
 

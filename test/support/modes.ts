@@ -6,7 +6,8 @@ import type { TestProjectInlineConfiguration } from "vitest/config"
  */
 export const MODES = {
   stream: { ECHO_PIPELINE: "stream" },
-  handler: { ECHO_PIPELINE: "handler" }
+  handler: { ECHO_PIPELINE: "handler" },
+  "durable-object": { ECHO_BACKEND: "durable-object" }
 } as const satisfies Record<string, Record<string, string>>
 
 export type Mode = keyof typeof MODES

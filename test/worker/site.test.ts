@@ -80,7 +80,7 @@ describe("GET / for anything else", () => {
     maxMessageBytes: 1_048_576,
     protocols: [],
     pipeline: env.ECHO_PIPELINE,
-    backend: "worker"
+    backend: env.ECHO_BACKEND
   }
 
   it("describes the service as JSON, with the configured prefix and limit", async () => {

@@ -5,7 +5,8 @@ import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { expect } from "vitest"
 import { route } from "../../src/runtime/Route.js"
-import { EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
+import { type Backend, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
+import { EchoRooms } from "../../src/services/EchoRooms.js"
 import { WebSocketService } from "../../src/services/WebSocketService.js"
 
 /** How long a test waits for one event before it fails. */
@@ -87,7 +88,12 @@ export const bytesOf = (message: string | ArrayBuffer): Array<number> => {
 export const serviceWith = (settings: Partial<EchoSettings>): ((request: Request) => Promise<Response>) => {
   const layer = Layer.mergeAll(
     WebSocketService.layer,
-    EchoConfig.layerWith({ pipeline: env.ECHO_PIPELINE as Pipeline, ...settings }),
+    EchoRooms.layer(env.ECHO_ROOMS),
+    EchoConfig.layerWith({
+      pipeline: env.ECHO_PIPELINE as Pipeline,
+      backend: env.ECHO_BACKEND as Backend,
+      ...settings
+    }),
     Logger.minimumLogLevel(LogLevel.Warning)
   )
   const runtime = ManagedRuntime.make(layer)
