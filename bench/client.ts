@@ -97,17 +97,20 @@ export class Connection {
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
   }
 
-  /** Opens a socket and, unless `raw`, completes the WebSocket handshake on it. */
-  static open(port: number, ex: Exchange, meter: Meter, raw: boolean): Promise<Connection> {
+  /** Opens a socket and, unless `raw`, completes the WebSocket handshake on it (within `timeoutMs`). */
+  static open(port: number, ex: Exchange, meter: Meter, raw: boolean, timeoutMs = 15_000): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: "127.0.0.1", port, noDelay: true })
+      const timer = setTimeout(() => fail(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs)
       const fail = (error: Error) => {
+        clearTimeout(timer)
         socket.destroy()
         reject(error)
       }
       socket.once("error", fail)
       socket.once("connect", () => {
         if (raw) {
+          clearTimeout(timer)
           socket.off("error", fail)
           socket.on("error", () => undefined)
           return resolve(new Connection(socket, ex, meter, true))
@@ -130,6 +133,7 @@ export class Connection {
             return fail(new Error(`handshake refused: ${text.split("\r\n")[0]}`))
           }
           if (/sec-websocket-extensions:\s*\S/i.test(text)) return fail(new Error("server negotiated an extension"))
+          clearTimeout(timer)
           socket.off("error", fail)
           socket.on("error", () => undefined)
           const connection = new Connection(socket, ex, meter, false)

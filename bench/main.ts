@@ -1,6 +1,8 @@
 // `npm run bench`: starts every target, runs every workload against each in rotating order, writes the results.
+import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
+import { answersHealth, openFilesLimit } from "../test/support/workerdServe.js"
 import {
   BINARY,
   Connection,
@@ -13,10 +15,23 @@ import {
   TEXT,
   type Window
 } from "./client.js"
+import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
-import { profileWorker } from "./profile.js"
-import { type Figure, headline, markdown, type Run, summarize, svg } from "./report.js"
-import { buildWorkers, LABELS, root, startTarget, type Target, type TargetId, versions } from "./targets.js"
+import { PROFILE_WORKLOADS, type ProfileWorkload, profileWorker } from "./profile.js"
+import { type Figure, headline, headlineLines, markdown, type Run, summarize, svg } from "./report.js"
+import {
+  buildWorkers,
+  isWorkerd,
+  LABELS,
+  root,
+  startTarget,
+  T6_SKIPPED,
+  type Target,
+  type TargetId,
+  versions,
+  WORKERD_FD_LIMIT
+} from "./targets.js"
+import { closeBatches, openBatches, withTimeout } from "./upgrades.js"
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(`--${name}`)
@@ -26,14 +41,14 @@ const option = (name: string) => {
 }
 const quick = flag("quick")
 const smoke = flag("smoke")
-/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads). */
+/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads, requests, upgrades, firstResponse). */
 const only = option("workloads")?.split(",")
+const DEFAULT_TARGETS: TargetId[] = ["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T2-dev", "T3-dev"]
 
 const settings = {
   mode: smoke ? "smoke" : quick ? "quick" : "full",
   repetitions: Number(option("repetitions") ?? (smoke ? 1 : 3)),
-  targets: (option("targets")?.split(",") ??
-    (smoke ? ["T3"] : ["T0", "T1", "T2", "T3", "T2-dev", "T3-dev"])) as TargetId[],
+  targets: (option("targets")?.split(",") ?? (smoke ? ["T3"] : DEFAULT_TARGETS)) as TargetId[],
   pingPong: { warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 250 : 1200 },
   closed100: { connections: 100, depth: 1, warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 300 : 1500 },
   ramp: { connections: smoke ? 50 : quick ? 300 : 1000, parallel: 50, settleMs: quick || smoke ? 150 : 500 },
@@ -42,7 +57,19 @@ const settings = {
     warmupMs: quick ? 100 : 250,
     measureMs: smoke ? 300 : quick ? 250 : 1000
   },
-  payloads: { connections: 10, depth: 1, warmupMs: quick ? 50 : 150, measureMs: smoke ? 200 : quick ? 150 : 400 }
+  payloads: { connections: 10, depth: 1, warmupMs: quick ? 50 : 150, measureMs: smoke ? 200 : quick ? 150 : 400 },
+  /** Keep-alive GETs: `perRoute` to `GET /echo` without Upgrade (426), as many to `GET /health`. */
+  requests: { connections: 50, warmup: smoke ? 200 : 1000, perRoute: smoke ? 200 : quick ? 4000 : 10_000 },
+  /** Sockets opened in batches, one echo each, held, closed; `rounds` times on one fresh server. */
+  upgrades: {
+    sockets: Number(option("sockets") ?? (smoke ? 200 : quick ? 2000 : 10_000)),
+    batch: 500,
+    rounds: Number(option("rounds") ?? 1),
+    warmup: 100,
+    settleMs: smoke || quick ? 300 : 1000
+  },
+  /** A fresh workerd, `GET /health` polled this often from spawn on. */
+  firstResponse: { pollMs: 5 }
 }
 
 const TEXT_20 = Buffer.from("0123456789abcdefghij")
@@ -119,16 +146,58 @@ const closeAll = async (connections: readonly Connection[]) => {
 }
 
 /** The median of a few RSS readings: a single one catches the heap mid-collection. */
-const steadyRss = async (target: Target): Promise<number> => {
+const steadyRss = async (target: Target, readings = 5): Promise<number> => {
   const samples: number[] = []
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < readings; i++) {
     samples.push(rssBytes(target.processes()))
     await sleep(quick ? 20 : 50)
   }
-  return samples.sort((a, b) => a - b)[2] as number
+  return samples.sort((a, b) => a - b)[readings >> 1] as number
 }
 
 const prefixFor = (target: Target) => (target.raw ? undefined : PREFIX)
+
+const NOT_WEBSOCKET: Expected = {
+  path: "/echo",
+  status: 426,
+  contentType: "application/json",
+  body: '{"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}'
+}
+const HEALTH: Expected = { path: "/health", status: 200, contentType: "application/json", body: '{"status":"ok"}' }
+
+/** Runs one request window on a target and reads client and server CPU at its edges. */
+const measureRequests = async (target: Target, window: () => Promise<RequestWindow>) => {
+  const processes = target.processes()
+  const client = process.cpuUsage()
+  const server = cpuSeconds(processes)
+  const result = await window()
+  const used = process.cpuUsage(client)
+  const serverSeconds = cpuSeconds(processes) - server
+  const clientCpu = (used.user + used.system) / 1e6 / result.seconds
+  if (result.firstFailure !== undefined)
+    console.error(`${target.id}: ${result.failures} failed, first: ${result.firstFailure}`)
+  return {
+    requestsPerSec: result.ok / result.seconds,
+    p50Us: result.latency.getValueAtPercentile(50),
+    p99Us: result.latency.getValueAtPercentile(99),
+    clientCpu,
+    serverCpu: serverSeconds / result.seconds,
+    serverCpuUsPerRequest: (serverSeconds * 1e6) / Math.max(1, result.ok),
+    requestsPerServerCpuSec: serverSeconds > 0 ? result.ok / serverSeconds : 0,
+    failures: result.failures,
+    valid: result.failures === 0 && clientCpu <= CLIENT_LIMIT ? 1 : 0,
+    // Not shown: what the combined figures are made of.
+    requests: result.ok,
+    seconds: result.seconds,
+    serverSeconds
+  }
+}
+
+/** Workloads skipped for a reason that holds for the whole run (printed at the end). */
+const skipped = new Set<string>()
+
+/** File descriptors the upgrade workload needs in the client and in workerd: the sockets and a margin. */
+const fdNeeded = () => settings.upgrades.sockets + 1000
 
 const workloads: Record<string, (target: Target) => Promise<Record<string, Record<string, number>>>> = {
   async pingPong(target) {
@@ -208,17 +277,161 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
       }
     }
     return out
+  },
+  async requests(target) {
+    const { connections, warmup, perRoute } = settings.requests
+    const clients = keepAliveClients(target.port, connections)
+    try {
+      const bounded = (step: string, window: () => Promise<RequestWindow>) =>
+        withTimeout(window(), 120_000, `${target.id} ${step}`, clients.close)
+      await bounded("request warm-up", () => clients.run(NOT_WEBSOCKET, warmup))
+      await bounded("request warm-up", () => clients.run(HEALTH, warmup))
+      const a = await measureRequests(target, () => bounded("426 requests", () => clients.run(NOT_WEBSOCKET, perRoute)))
+      const b = await measureRequests(target, () => bounded("/health requests", () => clients.run(HEALTH, perRoute)))
+      const requests = a.requests + b.requests
+      const seconds = a.seconds + b.seconds
+      const serverSeconds = a.serverSeconds + b.serverSeconds
+      const name = `HTTP GETs, ${connections} keep-alive conns`
+      return {
+        [`${name}: 426`]: a,
+        [`${name}: /health`]: b,
+        [`${name}: both`]: {
+          requestsPerSec: requests / seconds,
+          serverCpu: serverSeconds / seconds,
+          serverCpuUsPerRequest: (serverSeconds * 1e6) / Math.max(1, requests),
+          requestsPerServerCpuSec: serverSeconds > 0 ? requests / serverSeconds : 0,
+          failures: a.failures + b.failures,
+          valid: a.valid * b.valid
+        }
+      }
+    } finally {
+      clients.close()
+    }
+  },
+  async upgrades(target) {
+    const { sockets, batch, rounds, warmup, settleMs } = settings.upgrades
+    const need = fdNeeded()
+    const own = openFilesLimit(process.pid) ?? 0
+    if (own < need) {
+      skipped.add(
+        `upgrades skipped: the client may open ${own} files, ${sockets} sockets need ${need} (raise ulimit -n)`
+      )
+      return {}
+    }
+    // A fresh server of the target: its memory starts from the same place for every target and repetition.
+    const fresh = await startTarget(target.id)
+    const opened: Connection[] = []
+    try {
+      const pid = fresh.processes()[0]
+      const limit = pid === undefined ? undefined : openFilesLimit(pid)
+      if (limit === undefined || limit < need) {
+        skipped.add(`upgrades skipped: workerd may open ${limit ?? "?"} files, ${sockets} sockets need ${need}`)
+        return {}
+      }
+      const ex = exchange(TEXT, TEXT_20, PREFIX)
+      const step = <A>(name: string, promise: Promise<A>) =>
+        withTimeout(promise, 300_000, `${target.id} ${name}`, () => {
+          for (const c of opened) c.socket.destroy()
+        })
+      // Warm-up: the isolate builds what it builds on first use before the memory baseline is read.
+      const first = await step("warm-up", openBatches(fresh.port, ex, warmup, batch))
+      await step("warm-up close", closeBatches(first.connections, batch))
+      await sleep(settleMs)
+      const rssBefore = await steadyRss(fresh, 7)
+      const figures: Record<string, number> = { rssBeforeMiB: rssBefore / 2 ** 20 }
+      let failures = first.failures
+      let unclean = 0
+      for (let round = 1; round <= rounds; round++) {
+        const processes = fresh.processes()
+        const client = process.cpuUsage()
+        const server = cpuSeconds(processes)
+        const result = await step("opening", openBatches(fresh.port, ex, sockets, batch))
+        const serverSeconds = cpuSeconds(processes) - server
+        const used = process.cpuUsage(client)
+        opened.push(...result.connections)
+        failures += result.failures
+        if (result.firstFailure !== undefined)
+          console.error(`${target.id} upgrades: ${result.failures} failed, first: ${result.firstFailure}`)
+        await sleep(settleMs)
+        const rssOpen = await steadyRss(fresh, 7)
+        const closed = await step("closing", closeBatches(result.connections, batch))
+        opened.length = 0
+        unclean += closed.unclean
+        await sleep(settleMs)
+        const rssAfter = await steadyRss(fresh, 7)
+        if (round === 1) {
+          Object.assign(figures, {
+            upgradesPerSec: result.connections.length / result.seconds,
+            serverCpuUsPerUpgrade: (serverSeconds * 1e6) / Math.max(1, result.connections.length),
+            upgradesPerServerCpuSec: serverSeconds > 0 ? result.connections.length / serverSeconds : 0,
+            clientCpu: (used.user + used.system) / 1e6 / result.seconds,
+            serverCpu: serverSeconds / result.seconds,
+            rssOpenMiB: rssOpen / 2 ** 20,
+            rssPerSocketKiB: (rssOpen - rssBefore) / 1024 / sockets,
+            rssAfterCloseMiB: rssAfter / 2 ** 20,
+            closeSeconds: closed.seconds
+          })
+        }
+        if (rounds > 1) figures[`rssAfterRound${round}MiB`] = rssAfter / 2 ** 20
+        if (rounds > 1 && round === rounds)
+          figures.rssLastOverFirstRound = rssAfter / 2 ** 20 / (figures.rssAfterRound1MiB as number)
+      }
+      Object.assign(figures, { failures, uncleanCloses: unclean, valid: failures === 0 && unclean === 0 ? 1 : 0 })
+      return {
+        [`upgrades: ${sockets} sockets in batches of ${batch}${rounds > 1 ? `, ${rounds} rounds` : ""}`]: figures
+      }
+    } finally {
+      for (const c of opened) c.socket.destroy()
+      await fresh.stop()
+    }
+  },
+  async firstResponse(target) {
+    const fresh = await startTarget(target.id, { ready: answersHealth, pollMs: settings.firstResponse.pollMs })
+    await fresh.stop()
+    return { "first response of a fresh workerd": { firstResponseMs: fresh.readyMs ?? 0, valid: 1 } }
   }
+}
+
+/** Which targets each workload runs against. */
+const runsOn = (workload: string, target: TargetId): boolean => {
+  if (workload === "requests" || workload === "upgrades" || workload === "firstResponse") return isWorkerd(target)
+  // Hono and the plain Durable Object are there for the per-request, per-upgrade and 100-connection figures.
+  if (workload === "rampAndOpenLoop" || workload === "payloads") return target !== "T4" && target !== "T5"
+  return true
+}
+
+/** The headline lines, last in the output: each the median of the paired ratios over the repetitions. */
+const printHeadlines = (result: Parameters<typeof headlineLines>[0]) => {
+  console.log("")
+  for (const line of headlineLines(result)) console.log(line)
 }
 
 const main = async () => {
   if (flag("profile")) {
     const seconds = Number(option("profile") ?? 5)
-    return profileWorker(Number.isFinite(seconds) ? seconds : 5)
+    const workload = (option("profile-workload") ?? "closed100") as ProfileWorkload
+    if (!PROFILE_WORKLOADS.includes(workload))
+      throw new Error(`--profile-workload is one of ${PROFILE_WORKLOADS.join(", ")}, not ${workload}`)
+    return profileWorker(Number.isFinite(seconds) ? seconds : 5, workload)
+  }
+  const wantsUpgrades = only === undefined || only.includes("upgrades")
+  if (wantsUpgrades && (openFilesLimit(process.pid) ?? 0) < fdNeeded() && process.env.BENCH_FD_RAISED !== "1") {
+    // The client holds every socket of the upgrade workload: run again with the soft limit raised.
+    const shell = `ulimit -n ${WORKERD_FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`
+    const again = spawnSync("sh", ["-c", shell, process.execPath, ...process.argv.slice(1)], {
+      stdio: "inherit",
+      env: { ...process.env, BENCH_FD_RAISED: "1" }
+    })
+    process.exit(again.status ?? 1)
   }
   const began = Date.now()
   console.error(`building the Workers...`)
   const bundle = buildWorkers(option("subject"))
+  if (settings.targets.includes("T6") && !bundle.effectExportsEchoRoom) {
+    skipped.add(T6_SKIPPED)
+    console.error(T6_SKIPPED)
+    settings.targets = settings.targets.filter((id) => id !== "T6")
+  }
   const toolchain = versions()
   const targets: Target[] = []
   const stopAll = () => Promise.all(targets.map((t) => t.stop()))
@@ -227,7 +440,8 @@ const main = async () => {
   const failures: { rep: number; workload: string; target: TargetId; error: string }[] = []
   try {
     console.error(`starting ${settings.targets.map((id) => LABELS[id]).join(", ")}...`)
-    const started = await Promise.allSettled(settings.targets.map((id) => startTarget(id, option("reference"))))
+    const reference = { reference: option("reference") }
+    const started = await Promise.allSettled(settings.targets.map((id) => startTarget(id, reference)))
     for (const result of started) if (result.status === "fulfilled") targets.push(result.value)
     const failed = started.find((result) => result.status === "rejected")
     if (failed) throw failed.reason
@@ -238,6 +452,7 @@ const main = async () => {
         for (let k = 0; k < targets.length; k++) {
           const index = (k + rep) % targets.length
           const target = targets[index] as Target
+          if (!runsOn(workload, target.id)) continue
           try {
             const figures = await run(target)
             for (const [name, values] of Object.entries(figures))
@@ -249,7 +464,7 @@ const main = async () => {
             failures.push({ rep, workload, target: target.id, error: message })
             console.error(`rep ${rep + 1} ${workload} ${target.id} failed: ${message}; restarting it`)
             await target.stop()
-            targets[index] = await startTarget(target.id, option("reference"))
+            targets[index] = await startTarget(target.id, reference)
           }
         }
       }
@@ -270,6 +485,7 @@ const main = async () => {
     ratios,
     summary,
     failures,
+    skipped: [...skipped],
     runs
   }
   const mismatches = runs.reduce((n, r) => n + (r.figures.mismatches ?? 0), 0)
@@ -282,6 +498,7 @@ const main = async () => {
   if (option("out") !== undefined) {
     writeFileSync(option("out") as string, `${JSON.stringify(result, null, 2)}\n`)
     console.log(markdown(result))
+    printHeadlines(result)
     return
   }
   const stamp = result.date.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")
@@ -291,8 +508,7 @@ const main = async () => {
   writeFileSync(`${root}bench/results/latest.md`, table)
   writeFileSync(`${root}bench/results/latest.svg`, svg(result))
   console.log(table)
-  const main = ratios.find((r) => r.name === "effect/plain msgs/s")
-  console.log(`effect/plain msgs/s: ${main ? main.median.toFixed(2) : "n/a"}`)
+  printHeadlines(result)
   console.error(`wrote bench/results/${stamp}.json, bench/results/latest.md, bench/results/latest.svg`)
 }
 

@@ -1,11 +1,23 @@
-// `npm run bench -- --profile [seconds]`: a V8 CPU profile of our Worker on workerd serve under the
-// 100-connection load, taken through workerd's inspector, summarised by self time.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+// `npm run bench -- --profile [seconds] [--profile-workload closed100|requests|upgrades]`: a V8 CPU profile
+// of our Worker on workerd serve under one workload, taken through workerd's inspector, summarised by self time.
+import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
+import { performance } from "node:perf_hooks"
 import WebSocket from "ws"
-import { freePort } from "../test/support/wranglerDev.js"
+import { startWorkerd } from "../test/support/workerdServe.js"
+import { freePort, NOT_WEBSOCKET } from "../test/support/wranglerDev.js"
 import { Connection, closedLoop, exchange, Meter, openMany, TEXT } from "./client.js"
-import { root, WORKERD } from "./targets.js"
+import { keepAliveClients } from "./http.js"
+import { root, WORKERD_FD_LIMIT } from "./targets.js"
+import { closeBatches, openBatches } from "./upgrades.js"
+
+export const PROFILE_WORKLOADS = ["closed100", "requests", "upgrades"] as const
+/**
+ * closed100: 100 connections, one 20 B message in flight each. requests: 50 keep-alive connections,
+ * alternately 1000 `GET /echo` without Upgrade (426) and 1000 `GET /health`. upgrades: 500 sockets opened at
+ * once (one echo each) and closed cleanly, over and over.
+ */
+export type ProfileWorkload = (typeof PROFILE_WORKLOADS)[number]
 
 interface ProfileNode {
   readonly id: number
@@ -54,7 +66,7 @@ const selfTimes = (profile: Profile): [string, number][] => {
     .sort((a, b) => b[1] - a[1])
 }
 
-export const profileWorker = async (seconds: number) => {
+export const profileWorker = async (seconds: number, workload: ProfileWorkload = "closed100") => {
   const dir = `${root}bench/.build/profile/`
   mkdirSync(dir, { recursive: true })
   // The same build as `npm run build`, unminified so that the profile has names.
@@ -63,68 +75,80 @@ export const profileWorker = async (seconds: number) => {
     stdio: "ignore",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" }
   })
-  const port = await freePort()
   const inspector = await freePort()
-  writeFileSync(
-    `${dir}config.capnp`,
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
-  compatibilityDate = "2026-03-10",
-  bindings = [(name = "ECHO_PREFIX", text = "echo: "), (name = "MAX_MESSAGE_BYTES", text = "1048576")],
-);
-`
-  )
-  const child: ChildProcess = spawn(WORKERD, ["serve", "config.capnp", `--inspector-addr=127.0.0.1:${inspector}`], {
-    cwd: dir,
-    detached: true,
-    stdio: "ignore"
-  })
+  // wrangler.toml's date, flags and [vars], as for T3.
+  const server = await startWorkerd({ dir, inspectorPort: inspector, fdLimit: WORKERD_FD_LIMIT })
+  const port = server.port
   try {
-    const deadline = Date.now() + 15_000
-    while (
-      (await fetch(`http://127.0.0.1:${port}/echo`).then(
-        (r) => r.status,
-        () => 0
-      )) !== 426
-    ) {
-      if (Date.now() > deadline) throw new Error("workerd did not start")
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    const meter = new Meter()
-    const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
-    const connections = await openMany(100, 50, () => Connection.open(port, ex, meter, false))
     const { call, close } = await inspect(inspector)
     await call("Profiler.enable")
     await call("Profiler.setSamplingInterval", { interval: 100 })
-    let profile: Profile | undefined
-    const window = await closedLoop(connections, meter, {
-      depth: 1,
-      warmupMs: 500,
-      measureMs: seconds * 1000,
-      probe: (edge) => {
-        if (edge === "start") void call("Profiler.start")
-        else
-          void call("Profiler.stop").then((result) => {
-            profile = (result as { profile: Profile }).profile
-          })
+    const stop = async () => ((await call("Profiler.stop")) as { profile: Profile }).profile
+    let profile: Profile
+    let summary: string
+    if (workload === "closed100") {
+      const meter = new Meter()
+      const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
+      const connections = await openMany(100, 50, () => Connection.open(port, ex, meter, false))
+      let stopped: Promise<Profile> | undefined
+      const window = await closedLoop(connections, meter, {
+        depth: 1,
+        warmupMs: 500,
+        measureMs: seconds * 1000,
+        probe: (edge) => {
+          if (edge === "start") void call("Profiler.start")
+          else stopped = stop()
+        }
+      })
+      profile = await (stopped as Promise<Profile>)
+      await Promise.all(connections.map((c) => c.close()))
+      summary = `${Math.round(window.received / window.seconds)} msgs/s while profiling, ${window.mismatches} mismatches`
+    } else if (workload === "requests") {
+      const clients = keepAliveClients(port, 50)
+      const notWebSocket = { path: "/echo", status: 426, contentType: "application/json", body: NOT_WEBSOCKET }
+      const health = { path: "/health", status: 200, contentType: "application/json", body: '{"status":"ok"}' }
+      await clients.run(notWebSocket, 500)
+      await clients.run(health, 500)
+      await call("Profiler.start")
+      const end = performance.now() + seconds * 1000
+      let ok = 0
+      let failures = 0
+      while (performance.now() < end) {
+        for (const expected of [notWebSocket, health]) {
+          const window = await clients.run(expected, 1000)
+          ok += window.ok
+          failures += window.failures
+        }
       }
-    })
-    while (profile === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+      profile = await stop()
+      clients.close()
+      summary = `${Math.round(ok / seconds)} requests/s while profiling (half 426, half /health), ${failures} failures`
+    } else {
+      const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
+      await closeBatches((await openBatches(port, ex, 500, 500)).connections, 500)
+      await call("Profiler.start")
+      const end = performance.now() + seconds * 1000
+      let upgrades = 0
+      let failures = 0
+      let unclean = 0
+      while (performance.now() < end) {
+        const opened = await openBatches(port, ex, 500, 500)
+        upgrades += opened.connections.length
+        failures += opened.failures
+        unclean += (await closeBatches(opened.connections, 500)).unclean
+      }
+      profile = await stop()
+      summary = `${Math.round(upgrades / seconds)} upgrades/s (open, one echo, close) while profiling, ${failures} failures, ${unclean} unclean closes`
+    }
     close()
-    await Promise.all(connections.map((c) => c.close()))
     writeFileSync(`${dir}worker.cpuprofile`, JSON.stringify(profile))
+    console.log(summary)
     console.log(
-      `${Math.round(window.received / window.seconds)} msgs/s while profiling, ${window.mismatches} mismatches`
+      `profile (${workload}): bench/.build/profile/worker.cpuprofile (open in Chrome DevTools); self time, top 30:`
     )
-    console.log(`profile: bench/.build/profile/worker.cpuprofile (open in Chrome DevTools); self time, top 30:`)
     for (const [name, percent] of selfTimes(profile).slice(0, 30))
       console.log(`${percent.toFixed(1).padStart(6)}%  ${name}`)
   } finally {
-    if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM")
+    await server.stop()
   }
 }

@@ -16,6 +16,8 @@ export interface Figure {
   readonly min: number
   readonly max: number
   readonly n: number
+  /** The values added up (for `valid`: how many repetitions were valid). */
+  readonly sum: number
 }
 
 export interface Ratio {
@@ -51,17 +53,37 @@ export const summarize = (runs: readonly Run[]): Figure[] => {
       groups.set(key, group)
     }
   }
-  return [...groups.values()].map(({ values, ...rest }) => ({ ...rest, ...spread(values) }))
+  return [...groups.values()].map(({ values, ...rest }) => ({
+    ...rest,
+    ...spread(values),
+    sum: values.reduce((a, b) => a + b, 0)
+  }))
 }
 
 const PING_PONG = "1 conn ping-pong"
 const CLOSED_100 = "100 conns closed loop"
 const RAMP = "ramp to"
+const REQUESTS = "HTTP GETs"
+const REQUESTS_BOTH = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": both")
+const REQUESTS_426 = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": 426")
+const REQUESTS_HEALTH = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": /health")
+const UPGRADES = "upgrades:"
+const FIRST_RESPONSE = "first response"
+
+/** Our Worker's modes and the comparisons, each against its own baseline: name, target, baseline. */
+const MODES: ReadonlyArray<readonly [string, string, string]> = [
+  ["effect/plain", "T3", "T2"],
+  ["hono/plain", "T4", "T2"],
+  ["effect-handler/plain", "T3h", "T2"],
+  ["effect-do/plain-do", "T6", "T5"],
+  ["plain-do/plain", "T5", "T2"]
+]
 
 /** Each ratio is taken within one repetition (the two targets ran back to back), then the median is taken. */
 const SPECS: ReadonlyArray<{
   name: string
-  workload: string
+  /** The workload's name starts with this (or the predicate holds). */
+  workload: string | ((workload: string) => boolean)
   figure: string
   num: string
   den: string
@@ -159,12 +181,40 @@ const SPECS: ReadonlyArray<{
     figure: "msgsPerServerCpuSec",
     num: "T3-ref",
     den: "T2"
-  }
+  },
+  ...MODES.filter(([name]) => name !== "effect/plain").flatMap(([name, num, den]) => [
+    { name: `${name} msgs/s`, workload: CLOSED_100, figure: "msgsPerSec", num, den },
+    { name: `${name} msgs per server-CPU-s`, workload: CLOSED_100, figure: "msgsPerServerCpuSec", num, den },
+    { name: `${name} p99, 1 conn`, workload: PING_PONG, figure: "p99Us", num, den }
+  ]),
+  ...MODES.flatMap(([name, num, den]) => [
+    { name: `${name} requests per CPU-s`, workload: REQUESTS_BOTH, figure: "requestsPerServerCpuSec", num, den },
+    { name: `${name} requests per CPU-s, 426`, workload: REQUESTS_426, figure: "requestsPerServerCpuSec", num, den },
+    {
+      name: `${name} requests per CPU-s, /health`,
+      workload: REQUESTS_HEALTH,
+      figure: "requestsPerServerCpuSec",
+      num,
+      den
+    },
+    { name: `${name} requests/s`, workload: REQUESTS_BOTH, figure: "requestsPerSec", num, den },
+    { name: `${name} upgrades per CPU-s`, workload: UPGRADES, figure: "upgradesPerServerCpuSec", num, den },
+    { name: `${name} upgrades/s`, workload: UPGRADES, figure: "upgradesPerSec", num, den },
+    { name: `${name} KiB per socket`, workload: UPGRADES, figure: "rssPerSocketKiB", num, den },
+    { name: `${name} time to first response`, workload: FIRST_RESPONSE, figure: "firstResponseMs", num, den }
+  ])
 ]
 
-const pairedRatios = (runs: readonly Run[], workload: string, figure: string, num: string, den: string): number[] => {
+const pairedRatios = (
+  runs: readonly Run[],
+  workload: string | ((workload: string) => boolean),
+  figure: string,
+  num: string,
+  den: string
+): number[] => {
+  const matches = typeof workload === "string" ? (w: string) => w.startsWith(workload) : workload
   const find = (rep: number, target: string) =>
-    runs.find((r) => r.rep === rep && r.target === target && r.workload.startsWith(workload))?.figures[figure]
+    runs.find((r) => r.rep === rep && r.target === target && matches(r.workload))?.figures[figure]
   const reps = [...new Set(runs.map((r) => r.rep))]
   return reps.flatMap((rep) => {
     const a = find(rep, num)
@@ -207,7 +257,25 @@ const SHOWN: Record<string, string> = {
   rssPerIdleConnKiB: "RSS per idle conn, KiB",
   rssAfterCloseMiB: "RSS after close, MiB",
   rssAfterMinusBeforeMiB: "RSS after close − before, MiB",
+  requestsPerSec: "requests/s",
+  serverCpuUsPerRequest: "server CPU µs/request",
+  requestsPerServerCpuSec: "requests per server-CPU-s",
+  upgradesPerSec: "upgrades/s",
+  serverCpuUsPerUpgrade: "server CPU µs/upgrade (one echo each)",
+  upgradesPerServerCpuSec: "upgrades per server-CPU-s",
+  rssOpenMiB: "RSS with all open, MiB",
+  rssPerSocketKiB: "RSS per open socket, KiB",
+  closeSeconds: "time to close all, s",
+  rssLastOverFirstRound: "RSS after last round / after round 1",
+  firstResponseMs: "spawn to first GET /health, ms",
+  failures: "failures",
+  uncleanCloses: "unclean closes",
   valid: "valid repetitions"
+}
+
+const label = (figure: string): string | undefined => {
+  const round = /^rssAfterRound(\d+)MiB$/.exec(figure)?.[1]
+  return round === undefined ? SHOWN[figure] : `RSS after round ${round} closed, MiB`
 }
 
 interface Result {
@@ -215,11 +283,65 @@ interface Result {
   readonly durationSeconds: number
   readonly settings: { readonly mode: string; readonly repetitions: number }
   readonly versions: Record<string, string | undefined>
-  readonly bundle: { effect: { raw: number; gzip: number }; plain: { raw: number; gzip: number } }
+  readonly bundle: Record<string, { raw: number; gzip: number } | boolean>
   readonly targets: Record<string, string>
   readonly ratios: readonly Ratio[]
   readonly summary: readonly Figure[]
   readonly failures?: readonly { rep: number; workload: string; target: string; error: string }[]
+  /** Targets or workloads left out, and why. */
+  readonly skipped?: readonly string[]
+}
+
+const kib = (bytes: number) => (bytes / 1024).toFixed(1)
+
+/** Every bundle's size, raw and gzip. */
+const bundleLine = (bundle: Result["bundle"]): string => {
+  const size = (name: string) => {
+    const s = bundle[name]
+    return typeof s === "object" ? `${kib(s.raw)} KiB raw, ${kib(s.gzip)} KiB gzip` : "not built"
+  }
+  const effect = bundle.effect
+  const goal = typeof effect === "object" ? (effect.gzip <= 60 * 1024 ? "met" : "missed") : "n/a"
+  return (
+    `Bundles: ours (\`npm run build\`; T3, T3h, T6) ${size("effect")} (goal ≤ 60 KiB gzip: ${goal}); ` +
+    `plain (T2) ${size("plain")}; Hono (T4) ${size("hono")}; plain Durable Object (T5) ${size("plain-do")}.`
+  )
+}
+
+/** The lines printed last: each ratio is the median of the paired ratios; several comparisons share a line. */
+export const headlineLines = (result: Result): string[] => {
+  const value = (name: string, suffix = "") => {
+    const ratio = result.ratios.find((r) => r.name === name)
+    return `${name}: ${ratio === undefined ? "n/a" : ratio.median.toFixed(2)}${suffix}`
+  }
+  const beside = (names: readonly string[], figure: string, suffix = "") =>
+    names
+      .filter((name, i) => i === 0 || result.ratios.some((r) => r.name === `${name} ${figure}`))
+      .map((name, i) => value(`${name} ${figure}`, i === 0 ? suffix : ""))
+      .join("   ")
+  const compared = ["effect/plain", "hono/plain", "effect-handler/plain", "effect-do/plain-do"]
+  const t6 = result.skipped?.find((s) => s.startsWith("T6 skipped"))
+  const lines = [
+    value("effect/plain msgs/s"),
+    value("effect-handler/plain msgs/s"),
+    t6 === undefined
+      ? `${value("effect-do/plain-do msgs/s")}   ${value("effect-do/plain-do msgs per server-CPU-s")}`
+      : `effect-do/plain-do msgs/s: skipped (${t6.replace(/^T6 skipped: /, "")})`,
+    beside(compared, "requests per CPU-s"),
+    beside(compared, "upgrades per CPU-s"),
+    beside(compared, "upgrades/s"),
+    beside(compared, "KiB per socket", " (lower is better)")
+  ]
+  const first = result.summary.filter((f) => f.workload.startsWith(FIRST_RESPONSE) && f.figure === "firstResponseMs")
+  if (first.length > 0)
+    lines.push(`time to first response, ms (median): ${first.map((f) => `${f.target} ${fmt(f.median)}`).join(", ")}`)
+  const rounds = result.summary.filter((f) => f.figure === "rssLastOverFirstRound")
+  if (rounds.length > 0)
+    lines.push(
+      `RSS after the last round / after round 1 (goal ≤ 1.10): ${rounds.map((f) => `${f.target} ${f.median.toFixed(2)}`).join(", ")}`
+    )
+  for (const reason of result.skipped ?? []) if (reason !== t6) lines.push(reason)
+  return lines
 }
 
 export const markdown = (result: Result): string => {
@@ -230,8 +352,7 @@ export const markdown = (result: Result): string => {
     `Run ${result.date} (${result.settings.mode}, ${result.settings.repetitions} repetitions, ${Math.round(result.durationSeconds)} s): ` +
       `Node ${v.node}, workerd ${v.workerd}, wrangler ${v.wrangler}, ws ${v.ws}, effect ${v.effect}, compatibility date ${v.compatibilityDate}.`,
     "",
-    `Bundle (\`npm run build\`): ${(result.bundle.effect.raw / 1024).toFixed(1)} KiB raw, ${(result.bundle.effect.gzip / 1024).toFixed(1)} KiB gzip ` +
-      `(plain Worker: ${(result.bundle.plain.raw / 1024).toFixed(1)} KiB, ${(result.bundle.plain.gzip / 1024).toFixed(1)} KiB gzip; goal ≤ 60 KiB gzip: ${result.bundle.effect.gzip <= 60 * 1024 ? "met" : "missed"}).`,
+    bundleLine(result.bundle),
     "",
     "| ratio (paired per repetition) | median | min | max | goal |",
     "|---|---|---|---|---|"
@@ -243,26 +364,29 @@ export const markdown = (result: Result): string => {
   }
   const workloads = [...new Set(result.summary.map((f) => f.workload))]
   for (const workload of workloads) {
+    // Only the targets this workload ran against.
+    const columns = targets.filter((t) => result.summary.some((f) => f.workload === workload && f.target === t))
     lines.push(
       "",
       `**${workload}**: median (min–max)`,
       "",
-      `| | ${targets.join(" | ")} |`,
-      `|---|${targets.map(() => "---").join("|")}|`
+      `| | ${columns.join(" | ")} |`,
+      `|---|${columns.map(() => "---").join("|")}|`
     )
     const figures = [...new Set(result.summary.filter((f) => f.workload === workload).map((f) => f.figure))].filter(
-      (f) => f in SHOWN
+      (f) => label(f) !== undefined
     )
     for (const figure of figures) {
-      const cells = targets.map((t) => {
+      const cells = columns.map((t) => {
         const f = result.summary.find((s) => s.workload === workload && s.target === t && s.figure === figure)
         if (!f) return ""
-        if (figure === "valid") return `${f.median * f.n === 0 ? 0 : Math.round(f.n * f.median)}/${f.n}`
+        if (figure === "valid") return `${Math.round(f.sum)}/${f.n}`
         return `${fmt(f.median)} (${fmt(f.min)}–${fmt(f.max)})`
       })
-      lines.push(`| ${SHOWN[figure]} | ${cells.join(" | ")} |`)
+      lines.push(`| ${label(figure)} | ${cells.join(" | ")} |`)
     }
   }
+  for (const reason of result.skipped ?? []) lines.push("", reason)
   for (const f of result.failures ?? []) {
     lines.push("", `Failed and restarted: repetition ${f.rep + 1}, ${f.workload}, ${f.target}: ${f.error}`)
   }
@@ -274,7 +398,7 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 /** Two panels of horizontal bars: every target relative to the plain Worker, and against the TCP ceiling. */
 export const svg = (result: Result & { runs: readonly Run[] }): string => {
   const runs = result.runs
-  const shown = ["T1", "T2", "T3", "T2-dev", "T3-dev"].filter((t) => t in result.targets)
+  const shown = ["T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T2-dev", "T3-dev"].filter((t) => t in result.targets)
   const ratio = (workload: string, figure: string, num: string, den: string) => {
     const values = pairedRatios(runs, workload, figure, num, den)
     return values.length ? median(values) : 0

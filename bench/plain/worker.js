@@ -1,16 +1,20 @@
 // The plain Worker that a user would write from the Cloudflare docs' WebSocket example, made correct:
-// binary frames echo as binary, closes are mirrored, the 426 is ours. Benchmark baseline only; never shipped.
+// binary frames echo as binary, closes are mirrored, the 426 and /health are ours. Benchmark baseline only; never shipped.
 const PREFIX = "echo: "
 const PREFIX_BYTES = new TextEncoder().encode(PREFIX)
 const NOT_WEBSOCKET = JSON.stringify({
   error: "Expected WebSocket upgrade request (Upgrade: websocket)",
   code: "NOT_WEBSOCKET"
 })
+const HEALTH = JSON.stringify({ status: "ok" })
 
 export default {
   /** @param {Request} request */
   async fetch(request) {
     const url = new URL(request.url)
+    if (url.pathname === "/health") {
+      return new Response(HEALTH, { headers: { "content-type": "application/json", "cache-control": "no-store" } })
+    }
     if (url.pathname !== "/echo") return new Response("not found", { status: 404 })
     if (request.method !== "GET" || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response(NOT_WEBSOCKET, { status: 426, headers: { "content-type": "application/json" } })
