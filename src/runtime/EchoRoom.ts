@@ -8,7 +8,7 @@ import { acceptInRoom, type RoomSocket } from "../services/EchoRooms.js"
 import { AppRuntime } from "./AppRuntime.js"
 import { connectionEnded, limitReply } from "./Echo.js"
 
-const WEBSOCKET_CLOSED = 3
+const WEBSOCKET_OPEN = 1
 
 /**
  * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`).
@@ -17,7 +17,7 @@ const WEBSOCKET_CLOSED = 3
  * for the next event. So nothing about a socket lives in this object: its
  * plan, traffic and rate-limit bucket are its attachment, and the idle timeout
  * is an alarm. Each message goes through the handler of the handler pipeline,
- * synchronously, with the same admission rule; closing a socket (a close, an
+ * synchronously, with the same admission rule; ending a connection (a close, an
  * error, a limit, the idle alarm) is an Effect program that writes the one log
  * line of the connection.
  */
@@ -35,8 +35,8 @@ export class EchoRoom extends DurableObject<Env> {
     this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${socket.prefix}ping`))
     if (socket.idleTimeoutMs > 0) {
       const alarm = await this.ctx.storage.getAlarm()
-      if (alarm === null || alarm > now + socket.idleTimeoutMs)
-        await this.ctx.storage.setAlarm(now + socket.idleTimeoutMs)
+      const due = now + socket.idleTimeoutMs
+      if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due)
     }
     return response
   }
@@ -45,7 +45,7 @@ export class EchoRoom extends DurableObject<Env> {
     const socket = this.socketOf(ws)
     const now = Date.now()
     const exceeded = admit(socket.traffic, socket.limits, message, now)
-    if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded))
+    if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded), true)
     const reply = this.transform(socket.prefix)(message)
     ws.send(reply)
     countSent(socket.traffic, reply, now)
@@ -53,14 +53,20 @@ export class EchoRoom extends DurableObject<Env> {
     return undefined
   }
 
-  override webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+  override webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> | undefined {
+    const socket = this.socketOf(ws)
+    // The peer's answer to a close this object sent: the connection has ended and was logged already.
+    if (socket.ended) return undefined
     const peer = { code, reason }
-    return this.end(ws, this.socketOf(ws), peer, closeReply(peer))
+    return this.end(ws, socket, peer, closeReply(peer), true)
   }
 
-  override webSocketError(ws: WebSocket): Promise<void> {
+  /** The runtime failed the socket (a protocol error, a lost peer) and sent its own close: log how it ended. */
+  override webSocketError(ws: WebSocket): Promise<void> | undefined {
+    const socket = this.socketOf(ws)
+    if (socket.ended) return undefined
     const peer = { code: ABNORMAL_CLOSURE, reason: "" }
-    return this.end(ws, this.socketOf(ws), peer, closeReply(peer))
+    return this.end(ws, socket, peer, closeReply(peer), false)
   }
 
   /** Closes the sockets silent for their idle timeout with 1001, and sets the alarm for the next one due. */
@@ -70,11 +76,12 @@ export class EchoRoom extends DurableObject<Env> {
     const ending: Array<Promise<void>> = []
     for (const ws of this.ctx.getWebSockets()) {
       const socket = this.socketOf(ws)
-      if (socket.idleTimeoutMs === 0) continue
+      // A socket that has ended, or that the runtime failed, is not closed again.
+      if (socket.idleTimeoutMs === 0 || socket.ended || ws.readyState !== WEBSOCKET_OPEN) continue
       // A "ping" answered by the runtime is activity too, though the object never saw it.
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0
       const remaining = idleRemainingMs(Math.max(socket.traffic.lastActivity, pinged), now, socket.idleTimeoutMs)
-      if (remaining <= 0) ending.push(this.end(ws, socket, undefined, idleTimeout))
+      if (remaining <= 0) ending.push(this.end(ws, socket, undefined, idleTimeout, true))
       else next = Math.min(next, now + remaining)
     }
     await Promise.all(ending)
@@ -100,12 +107,23 @@ export class EchoRoom extends DurableObject<Env> {
     return transform
   }
 
-  /** Answers or sends the close frame, and writes the connection's log line. */
-  private end(ws: WebSocket, socket: RoomSocket, peer: CloseFrame | undefined, reply: CloseFrame): Promise<void> {
+  /**
+   * Marks the socket ended in its attachment, sends or answers the close frame when `close` (not when the
+   * runtime already failed the socket), and writes the connection's log line.
+   */
+  private end(
+    ws: WebSocket,
+    socket: RoomSocket,
+    peer: CloseFrame | undefined,
+    reply: CloseFrame,
+    close: boolean
+  ): Promise<void> {
     return AppRuntime.runPromise(
       Effect.zipRight(
         Effect.sync(() => {
-          if (ws.readyState !== WEBSOCKET_CLOSED) ws.close(reply.code, reply.reason)
+          socket.ended = true
+          ws.serializeAttachment(socket)
+          if (close) ws.close(reply.code, reply.reason)
         }),
         connectionEnded({
           connection: socket.id,

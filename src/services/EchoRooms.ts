@@ -15,14 +15,17 @@ export interface SocketPlan {
 
 /**
  * What a socket of a room keeps across hibernation, as its attachment: its
- * plan, its id, when it opened, its traffic, and how many times its object
- * was woken for it. Nothing else about a socket lives in the object.
+ * plan, its id, when it opened, its traffic, how many times its object was
+ * woken for it, and whether it has ended. Nothing else about a socket lives in
+ * the object.
  */
 export interface RoomSocket extends SocketPlan {
   readonly id: string
   readonly openedAt: number
   readonly traffic: Traffic
   wakes: number
+  /** Set once the connection has ended (and was logged). */
+  ended: boolean
 }
 
 /** The request header that carries the plan from the Worker to the room. */
@@ -72,7 +75,8 @@ export const acceptInRoom = (
     id: crypto.randomUUID(),
     openedAt: now,
     traffic: makeTraffic(plan.limits, now),
-    wakes: 0
+    wakes: 0,
+    ended: false
   }
   ctx.acceptWebSocket(server)
   server.serializeAttachment(socket)

@@ -49,9 +49,13 @@ export class Client {
     )
   }
 
-  /** Opens a connection to the echo, offering `protocols` if any, and waits until it is open. */
-  static async open(options: WebSocket.ClientOptions = {}, protocols: Array<string> = []): Promise<Client> {
-    const socket = new WebSocket(echoUrl(), protocols, { maxPayload: 64 * 1024 * 1024, ...options })
+  /** Opens a connection to the echo (the run's, or `url`), offering `protocols` if any, and waits until it is open. */
+  static async open(
+    options: WebSocket.ClientOptions = {},
+    protocols: Array<string> = [],
+    url = echoUrl()
+  ): Promise<Client> {
+    const socket = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024, ...options })
     const client = new Client(socket)
     await within(
       new Promise<void>((resolve, reject) => {

@@ -13,11 +13,12 @@ const root = fileURLToPath(new URL("../..", import.meta.url))
 /** The workerd binary that wrangler installs. */
 export const WORKERD = `${root}node_modules/.bin/workerd`
 
-/** What a wrangler.toml says about the runtime: date, flags, text `[vars]`. */
+/** What a wrangler.toml says about the runtime: date, flags, text `[vars]`, Durable Object bindings. */
 export interface WranglerSettings {
   readonly compatibilityDate: string
   readonly compatibilityFlags: ReadonlyArray<string>
   readonly vars: Readonly<Record<string, string>>
+  readonly durableObjects: ReadonlyArray<DurableObjectClass>
 }
 
 /** Reads the compatibility date, flags and `[vars]` (string values) of a wrangler.toml (the project's by default). */
@@ -30,7 +31,10 @@ export const readWranglerToml = (path = `${root}wrangler.toml`): WranglerSetting
   return {
     compatibilityDate,
     compatibilityFlags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1] as string),
-    vars: Object.fromEntries([...section.matchAll(/^(\w+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]))
+    vars: Object.fromEntries([...section.matchAll(/^(\w+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]])),
+    durableObjects: [
+      ...toml.matchAll(/^\[\[durable_objects\.bindings\]\]\s*name\s*=\s*"([^"]+)"\s*class_name\s*=\s*"([^"]+)"/gm)
+    ].map((m) => ({ binding: m[1] as string, className: m[2] as string }))
   }
 }
 
@@ -59,8 +63,13 @@ export interface WorkerdOptions {
   readonly vars?: Readonly<Record<string, string>>
   /** Merged over the vars. */
   readonly overrides?: Readonly<Record<string, string>>
+  /** Default: the toml's `[[durable_objects.bindings]]`. */
   readonly durableObjects?: ReadonlyArray<DurableObjectClass>
-  /** Where Durable Objects keep their storage: in memory (default), or on disk in a fresh temp dir. */
+  /**
+   * Where Durable Objects keep their storage: on disk in a fresh temp dir (default), or in memory. With
+   * in-memory storage, workerd 2026-03-10 aborts ("Promise callback destroyed itself") when an alarm fires on
+   * an object that holds hibernatable sockets (measured), so the Durable Object backend needs the disk.
+   */
   readonly storage?: "memory" | "disk"
   readonly inspectorPort?: number
   /** Raise workerd's soft file-descriptor limit to this (or the hard limit, if lower) through `sh -c 'ulimit -n N; exec ...'`. */
@@ -171,10 +180,9 @@ export const bundleExports = (file: string): ReadonlyArray<string> => {
 export const startWorkerd = async (options: WorkerdOptions): Promise<WorkerdServe> => {
   const toml = readWranglerToml(options.wranglerToml)
   const port = options.port ?? (await freePort())
+  const durableObjects = options.durableObjects ?? toml.durableObjects
   const storageDir =
-    options.storage === "disk" && (options.durableObjects?.length ?? 0) > 0
-      ? mkdtempSync(join(tmpdir(), "echo-do-"))
-      : undefined
+    options.storage !== "memory" && durableObjects.length > 0 ? mkdtempSync(join(tmpdir(), "echo-do-")) : undefined
   writeFileSync(
     join(options.dir, "config.capnp"),
     capnpConfig({
@@ -183,7 +191,7 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<WorkerdServ
       compatibilityDate: options.compatibilityDate ?? toml.compatibilityDate,
       compatibilityFlags: options.compatibilityFlags ?? toml.compatibilityFlags,
       vars: { ...(options.vars ?? toml.vars), ...options.overrides },
-      durableObjects: options.durableObjects ?? [],
+      durableObjects,
       storageDir
     })
   )

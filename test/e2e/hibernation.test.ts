@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { eventually } from "../support/eventually.js"
+import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
+import { Client } from "./wsClient.js"
+
+/**
+ * How long a room stays silent before the test's next message. wrangler dev evicts an idle Durable Object
+ * after about 10 s (measured); the silence is the condition under test, not a wait for something to happen.
+ */
+const SILENCE_MS = 15_000
+
+describe.runIf(inject("mode") === "durable-object")("a room under wrangler dev, evicted and woken", () => {
+  let dev: WranglerDev
+  beforeAll(async () => {
+    dev = await startWranglerDev({ mode: "durable-object" })
+  }, 90_000)
+  afterAll(() => dev?.stop())
+
+  it("echoes a message that arrives after the object was evicted, with the connection's stats intact", async () => {
+    const url = `${dev.origin.replace(/^http/, "ws")}/echo`
+    const client = await Client.open({}, ["chat"], url)
+    client.socket.send("before")
+    expect(await client.nextText()).toBe("echo: before")
+    await new Promise((resolve) => setTimeout(resolve, SILENCE_MS))
+    client.socket.send("after")
+    expect(await client.nextText()).toBe("echo: after")
+    expect(await client.close(4000, "bye")).toEqual({ code: 4000, reason: "bye" })
+
+    const ended = () =>
+      dev
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{") && line.includes('"connection ended"'))
+        .map((line) => JSON.parse(line) as { annotations: Record<string, unknown> })
+    expect(await eventually(() => ended().length === 1, 10_000)).toBe(true)
+    expect(ended()[0]?.annotations).toMatchObject({
+      protocol: "chat",
+      messagesIn: 2,
+      messagesOut: 2,
+      peerCloseCode: 4000,
+      closeCode: 4000,
+      wakes: 1
+    })
+  }, 60_000)
+})
