@@ -24,6 +24,7 @@ export {
   SubprotocolNotSupported,
   UnsupportedUpgrade
 } from "./domain/HttpError.js"
+export { IdleTimeoutExpired } from "./domain/IdleTimeout.js"
 export { byteLength, type Message, prefixMessage } from "./domain/Message.js"
 export { MessageTooLarge } from "./domain/MessageTooLarge.js"
 export { isOriginAllowed, normalizeOrigin, type OriginPolicy } from "./domain/Origin.js"
@@ -44,6 +45,7 @@ export {
 } from "./services/EchoConfig.js"
 export {
   type Connection,
+  type ConnectionEnded,
   type LimitExceeded,
   type MessageHandler,
   type Reply,

@@ -1,3 +1,4 @@
+import * as Data from "effect/Data"
 import type { CloseFrame } from "./CloseFrame.js"
 
 /** The close frame sent to a socket idle for too long (RFC 6455 §7.4.1: 1001, going away). */
@@ -9,3 +10,8 @@ export const idleTimeout: CloseFrame = { code: 1001, reason: "idle timeout" }
  */
 export const idleRemainingMs = (lastActivity: number, now: number, timeoutMs: number): number =>
   lastActivity + timeoutMs - now
+
+/** A connection carried no message either way for its idle timeout; it is closed with `idleTimeout`. */
+export class IdleTimeoutExpired extends Data.TaggedError("IdleTimeoutExpired") {
+  override readonly message = "no message either way for the idle timeout"
+}

@@ -4,11 +4,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
-import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
+import { idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import type { Connection, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
+import type { Connection, ConnectionEnded, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
 interface Ending {
@@ -16,50 +16,36 @@ interface Ending {
   readonly reply: CloseFrame
 }
 
-/**
- * Completes once the connection has carried no message either way for
- * `timeoutMs`. Wakes once per timeout period, not per message: each wake-up
- * sleeps for whatever remains after the last activity.
- */
-const idleFor = (connection: Connection, timeoutMs: number): Effect.Effect<Ending> =>
-  Effect.gen(function* () {
-    while (true) {
-      const remaining = idleRemainingMs(yield* connection.lastActivity, yield* Clock.currentTimeMillis, timeoutMs)
-      if (remaining <= 0) return { peer: undefined, reply: idleTimeout }
-      yield* Effect.sleep(remaining)
-    }
-  })
-
 /** The close frame for a limit that was exceeded: 1009 for size, 1008 for rate. */
 export const limitReply = (exceeded: LimitExceeded): CloseFrame =>
   exceeded._tag === "MessageTooLarge" ? messageTooBig : rateLimited
 
-/** The close frame for a failure of the echo: the limit that was exceeded, or 1011 for anything else. */
+/** The close frame for a failure of the echo: the limit exceeded, the idle timeout, or 1011 for anything else. */
 const endingOf = (cause: Cause.Cause<unknown>): Effect.Effect<Ending> => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
-    const tag = (failure.value as Partial<LimitExceeded>)?._tag
+    const tag = (failure.value as Partial<ConnectionEnded>)?._tag
     if (tag === "MessageTooLarge" || tag === "RateLimitExceeded") {
       return Effect.succeed({ peer: undefined, reply: limitReply(failure.value as LimitExceeded) })
     }
+    if (tag === "IdleTimeoutExpired") return Effect.succeed({ peer: undefined, reply: idleTimeout })
   }
   return Effect.as(Effect.logError("echo failed", cause), { peer: undefined, reply: internalError })
 }
 
 /**
- * Supervises one connection while `pump` echoes it: races the idle timeout,
- * answers the peer's close (or closes for the limit that was exceeded, or with
- * 1011 when the pump failed, logged once), and writes one log line when it ends.
+ * Supervises one connection while `pump` echoes it: answers the peer's close
+ * (or closes for the limit or idle timeout that ended it, or with 1011 when the
+ * pump failed, logged once), and writes one log line when it ends.
  */
-const supervise = <E>(connection: Connection, idleTimeoutMs: number, pump: Effect.Effect<void, E>) =>
+const supervise = <E>(connection: Connection, pump: Effect.Effect<void, E>) =>
   Effect.gen(function* () {
     const openedAt = yield* Clock.currentTimeMillis
-    const echoed = pump.pipe(
+    const ended = yield* pump.pipe(
       Effect.zipRight(connection.closed),
       Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
       Effect.catchAllCause(endingOf)
     )
-    const ended = yield* idleTimeoutMs > 0 ? Effect.race(echoed, idleFor(connection, idleTimeoutMs)) : echoed
     yield* connection.close(ended.reply)
     yield* connectionEnded({
       connection: connection.id,
@@ -117,15 +103,11 @@ const sendEach =
  * prefix, sent a chunk at a time by the connection's own fiber, which wakes
  * once per message (or per chunk). Pick it to compose the messages with other
  * streams and Effect operators. Every message goes back in order; the peer's
- * close is answered; one log line tells how it went. With `idleTimeoutMs`
- * above 0, a connection silent for that long is closed with 1001.
+ * close is answered (or the limit or idle timeout that ended the connection);
+ * one log line tells how it went.
  */
-export const streamEcho = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
-  supervise(
-    connection,
-    idleTimeoutMs,
-    connection.messages.pipe(Stream.map(prefixMessage(prefix)), sendEach(connection))
-  )
+export const streamEcho = (connection: Connection, prefix: string): Effect.Effect<void> =>
+  supervise(connection, connection.messages.pipe(Stream.map(prefixMessage(prefix)), sendEach(connection)))
 
 /**
  * The echo as a handler: the prefix applied and sent synchronously inside each
@@ -133,11 +115,11 @@ export const streamEcho = (connection: Connection, prefix: string, idleTimeoutMs
  * only when it ends. Pick it when the cost per message matters, which on
  * Workers is billed CPU. Otherwise the same as `streamEcho`.
  */
-export const handlerEcho = (connection: Connection, prefix: string, idleTimeoutMs = 0): Effect.Effect<void> =>
-  supervise(connection, idleTimeoutMs, connection.run(prefixMessage(prefix)))
+export const handlerEcho = (connection: Connection, prefix: string): Effect.Effect<void> =>
+  supervise(connection, connection.run(prefixMessage(prefix)))
 
 /** The echo program of each pipeline. */
-export const echoPrograms: Record<
-  Pipeline,
-  (connection: Connection, prefix: string, idleTimeoutMs?: number) => Effect.Effect<void>
-> = { stream: streamEcho, handler: handlerEcho }
+export const echoPrograms: Record<Pipeline, (connection: Connection, prefix: string) => Effect.Effect<void>> = {
+  stream: streamEcho,
+  handler: handlerEcho
+}

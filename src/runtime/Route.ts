@@ -24,6 +24,10 @@ import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
 
+// Errors without fields are values: built once, since an error captures a stack trace when constructed.
+const notWebSocket = new NotWebSocket()
+const notFound = new NotFound()
+
 /** A handshake that passed every check: what the socket is opened with. */
 export interface AcceptedUpgrade {
   /** The subprotocol chosen from the client's offers, if it made any. */
@@ -44,7 +48,7 @@ export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.E
   const { method, headers } = request
   if (method !== "GET" && method !== "HEAD") return Effect.fail(new MethodNotAllowed({ method }))
   const upgrade = headers.get("upgrade") ?? undefined
-  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(new NotWebSocket())
+  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(notWebSocket)
   if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
   const origin = headers.get("origin") ?? undefined
   if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
@@ -68,16 +72,12 @@ const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade) =>
       service.upgrade({
         maxMessageBytes: settings.maxMessageBytes,
         maxMessagesPerSecond: settings.maxMessagesPerSecond,
+        idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
         protocol
       }),
       (connection) =>
         // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-        Effect.as(
-          Effect.forkDaemon(
-            echoPrograms[settings.pipeline](connection, settings.prefix, settings.idleTimeoutSeconds * 1000)
-          ),
-          connection.response
-        )
+        Effect.as(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), connection.response)
     )
   )
 
@@ -186,14 +186,18 @@ const pathOf = (url: string): string => {
  */
 export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
   const handler = routes[pathOf(request.url)]
-  const response = handler === undefined ? Effect.fail(new NotFound()) : handler(request)
-  return response.pipe(
-    Effect.catchAll((error) => Effect.succeed(errorResponse(error))),
-    Effect.catchAllDefect((defect) =>
-      Effect.as(Effect.logError("unexpected defect", Cause.die(defect)), errorResponse(new InternalError()))
-    ),
-    Effect.map((response) =>
-      request.method === "HEAD" && response.body !== null ? new Response(null, response) : response
-    )
-  )
+  const answered = Effect.catchAllCause(handler === undefined ? Effect.fail(notFound) : handler(request), answer)
+  return request.method === "HEAD" ? Effect.map(answered, withoutBody) : answered
 }
+
+/** The response to a failed request: the `HttpError`'s own, or a 500 for a defect, which is logged. */
+const answer = (cause: Cause.Cause<HttpError>): Effect.Effect<Response> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return Effect.succeed(errorResponse(failure.value))
+  const internal = errorResponse(new InternalError())
+  return Cause.isInterruptedOnly(cause)
+    ? Effect.succeed(internal)
+    : Effect.as(Effect.logError("unexpected defect", cause), internal)
+}
+
+const withoutBody = (response: Response): Response => (response.body === null ? response : new Response(null, response))

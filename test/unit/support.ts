@@ -39,11 +39,7 @@ export const captureLogs = (lines: Array<LogLine>) =>
  */
 export const connect = (
   pipeline: Pipeline,
-  options: Partial<UpgradeOptions> & {
-    readonly prefix?: string
-    readonly idleTimeoutMs?: number
-    readonly logs?: Array<LogLine>
-  } = {}
+  options: Partial<UpgradeOptions> & { readonly prefix?: string; readonly logs?: Array<LogLine> } = {}
 ) =>
   Effect.gen(function* () {
     const peers = yield* Queue.unbounded<TestPeer>()
@@ -51,7 +47,7 @@ export const connect = (
       service.upgrade({ maxMessageBytes: 1024, ...options })
     ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
     const fiber = yield* Effect.fork(
-      echoPrograms[pipeline](connection, options.prefix ?? "echo: ", options.idleTimeoutMs ?? 0).pipe(
+      echoPrograms[pipeline](connection, options.prefix ?? "echo: ").pipe(
         Effect.provide(captureLogs(options.logs ?? []))
       )
     )
