@@ -1,6 +1,9 @@
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config"
 import { defineConfig } from "vitest/config"
 import { MODES } from "./test/support/modes.js"
+import { quietRuntime } from "./test/support/quietRuntime.js"
+
+quietRuntime()
 
 export default defineConfig({
   test: {

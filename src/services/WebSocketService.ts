@@ -47,8 +47,7 @@ export interface Connection {
    * `MessageTooLarge` at the first message over the size limit, or with
    * `RateLimitExceeded` at the first message over the rate, or with
    * `IdleTimeoutExpired` once nothing went either way for the idle timeout.
-   * The connection stops listening to the socket when it ends. Use `messages`
-   * or `run`, once.
+   * Use `messages` or `run`, once.
    */
   readonly messages: Stream.Stream<Message, ConnectionEnded>
   /**
@@ -67,7 +66,7 @@ export interface Connection {
   readonly send: (message: Message) => Effect.Effect<void>
   /** Sends messages in order, in one step (one effect for a whole chunk); dropped once the socket can no longer send. */
   readonly sendAll: (messages: Iterable<Message>) => Effect.Effect<void>
-  /** Sends a close frame, unless the socket is already closed. */
+  /** Sends a close frame, unless the socket is already closed, and stops listening to the socket. */
   readonly close: (frame: CloseFrame) => Effect.Effect<void>
   readonly stats: Effect.Effect<ConnectionStats>
   /** The `Clock` time (ms) of the last message either way, or of the upgrade if none. */
@@ -128,7 +127,6 @@ const connectionOf = (
   const end = (exit: Exit.Exit<void, ConnectionEnded>) => {
     if (ended !== undefined) return
     ended = exit
-    cancelIdle?.()
     consumer?.end(exit)
   }
   // One timer per socket, created in the socket's own request: it wakes once per timeout period, not per
@@ -180,7 +178,7 @@ const connectionOf = (
     Stream.unwrap(
       Effect.map(Mailbox.make<Message, ConnectionEnded>(), (mailbox) => {
         attach({ message: (data) => mailbox.unsafeOffer(data), end: (exit) => mailbox.unsafeDone(exit) })
-        return Mailbox.toStream(mailbox).pipe(Stream.ensuring(Effect.sync(unlisten)))
+        return Mailbox.toStream(mailbox)
       })
     )
   const run = <E>(handler: MessageHandler<E>) =>
@@ -192,7 +190,6 @@ const connectionOf = (
         const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
           if (resumed) return
           resumed = true
-          unlisten()
           for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
           resume(exit)
         }
@@ -230,9 +227,13 @@ const connectionOf = (
     closed: Deferred.await(closed),
     send: (message) => Effect.sync(() => sendOne(message)),
     sendAll: (messages) => Effect.sync(() => sendAll(messages)),
+    // The listeners and the idle timer stay until the close is sent: with neither, workerd may drop a socket
+    // whose request has nothing left pending before the close frame goes out (seen as 1006 under load).
     close: (frame) =>
       Effect.sync(() => {
         if (!transport.isClosed()) transport.close(frame)
+        unlisten()
+        cancelIdle?.()
       }),
     stats: Effect.sync(() => statsOf(traffic)),
     lastActivity: Effect.sync(() => traffic.lastActivity)
