@@ -66,9 +66,10 @@ export interface WorkerdOptions {
   /** Default: the toml's `[[durable_objects.bindings]]`. */
   readonly durableObjects?: ReadonlyArray<DurableObjectClass>
   /**
-   * Where Durable Objects keep their storage: on disk in a fresh temp dir (default), or in memory. With
-   * in-memory storage, workerd 2026-03-10 aborts ("Promise callback destroyed itself") when an alarm fires on
-   * an object that holds hibernatable sockets (measured), so the Durable Object backend needs the disk.
+   * Where Durable Objects keep their storage: in memory (default), or on disk in a fresh temp dir. In memory,
+   * workerd 2026-03-10 aborts ("Promise callback destroyed itself") when an alarm fires on an object that holds
+   * hibernatable sockets (measured), so a run that lets an alarm come due needs the disk; on disk, every object
+   * is a SQLite file, and 10,000 objects (one per socket) exhaust the file descriptors (measured: 500s).
    */
   readonly storage?: "memory" | "disk"
   readonly inspectorPort?: number
@@ -182,7 +183,7 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<WorkerdServ
   const port = options.port ?? (await freePort())
   const durableObjects = options.durableObjects ?? toml.durableObjects
   const storageDir =
-    options.storage !== "memory" && durableObjects.length > 0 ? mkdtempSync(join(tmpdir(), "echo-do-")) : undefined
+    options.storage === "disk" && durableObjects.length > 0 ? mkdtempSync(join(tmpdir(), "echo-do-")) : undefined
   writeFileSync(
     join(options.dir, "config.capnp"),
     capnpConfig({
