@@ -15,6 +15,7 @@ import {
   TEXT,
   type Window
 } from "./client.js"
+import { heapAfterClose } from "./heap.js"
 import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
 import { PROFILE_WORKLOADS, type ProfileWorkload, profileWorker } from "./profile.js"
@@ -407,6 +408,10 @@ const printHeadlines = (result: Parameters<typeof headlineLines>[0]) => {
 }
 
 const main = async () => {
+  if (flag("heap")) {
+    const sockets = Number(option("heap") ?? 2000)
+    return heapAfterClose(Number.isFinite(sockets) ? sockets : 2000, option("pipeline") ?? "stream")
+  }
   if (flag("profile")) {
     const seconds = Number(option("profile") ?? 5)
     const workload = (option("profile-workload") ?? "closed100") as ProfileWorkload

@@ -1,0 +1,100 @@
+// `npm run bench -- --heap [sockets] [--pipeline stream|handler]`: what stays reachable in our Worker's heap after
+// every socket has closed, from heap snapshots taken through workerd's inspector (a snapshot runs a full GC first).
+import { execFileSync } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import WebSocket from "ws"
+import { startWorkerd } from "../test/support/workerdServe.js"
+import { freePort } from "../test/support/wranglerDev.js"
+import { exchange, TEXT } from "./client.js"
+import { root, WORKERD_FD_LIMIT } from "./targets.js"
+import { closeBatches, openBatches } from "./upgrades.js"
+
+/** The objects counted by constructor name: one of each per connection, or more, while it is open. */
+const COUNTED = ["FiberRuntime", "WebSocket", "MailboxImpl", "Response"]
+
+interface Snapshot {
+  readonly snapshot: { readonly meta: { readonly node_fields: string[]; readonly node_types: [string[]] } }
+  readonly nodes: number[]
+  readonly strings: string[]
+}
+
+/** Heap snapshot figures: total self size and the count of each counted constructor's objects. */
+const figures = (heap: Snapshot) => {
+  const fields = heap.snapshot.meta.node_fields
+  const [typeNames] = heap.snapshot.meta.node_types
+  const at = (name: string) => fields.indexOf(name)
+  const [type, name, size] = [at("type"), at("name"), at("self_size")]
+  const counts: Record<string, number> = Object.fromEntries(COUNTED.map((counted) => [counted, 0]))
+  let bytes = 0
+  for (let i = 0; i < heap.nodes.length; i += fields.length) {
+    bytes += heap.nodes[i + size] ?? 0
+    if (typeNames[heap.nodes[i + type] ?? -1] !== "object") continue
+    const named = heap.strings[heap.nodes[i + name] ?? -1] ?? ""
+    if (named in counts) counts[named] = (counts[named] ?? 0) + 1
+  }
+  return { heapMiB: bytes / 2 ** 20, ...counts }
+}
+
+const snapshotOf = async (inspectorPort: number): Promise<Snapshot> => {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string
+  }[]
+  if (target === undefined) throw new Error("no inspector target")
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 2 ** 30 })
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
+  const chunks: Array<string> = []
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no heap snapshot within 60 s")), 60_000)
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk: string } }
+      if (message.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(message.params?.chunk ?? "")
+      if (message.id === 1) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.takeHeapSnapshot", params: { reportProgress: false } }))
+  await done
+  socket.close()
+  return JSON.parse(chunks.join("")) as Snapshot
+}
+
+export const heapAfterClose = async (sockets: number, pipeline: string) => {
+  const dir = `${root}bench/.build/heap/`
+  mkdirSync(dir, { recursive: true })
+  // Unminified, so that the snapshot names our classes and Effect's.
+  execFileSync(`${root}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir, "--minify=false"], {
+    cwd: root,
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" }
+  })
+  const inspector = await freePort()
+  const server = await startWorkerd({
+    dir,
+    inspectorPort: inspector,
+    fdLimit: WORKERD_FD_LIMIT,
+    overrides: { ECHO_PIPELINE: pipeline }
+  })
+  try {
+    const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
+    // A first round builds what the isolate builds once (layers, the runtime), so the baseline holds it.
+    await closeBatches((await openBatches(server.port, ex, 500, 500)).connections, 500)
+    const before = figures(await snapshotOf(inspector))
+    const opened = await openBatches(server.port, ex, sockets, 500)
+    const open = figures(await snapshotOf(inspector))
+    const { unclean } = await closeBatches(opened.connections, 500)
+    // The connections' fibers end a little after their close frames; a second snapshot would show any straggler.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const after = figures(await snapshotOf(inspector))
+    console.log(
+      `heap (${pipeline} pipeline, ${sockets} sockets, ${opened.failures} failures, ${unclean} unclean closes)`
+    )
+    console.table({ before, open, "after all closed": after })
+    const perSocket = (heap: { heapMiB: number }) => (((heap.heapMiB - before.heapMiB) * 2 ** 20) / sockets).toFixed(0)
+    console.log(`heap per open socket: ${perSocket(open)} B; left per socket after all closed: ${perSocket(after)} B`)
+    return { sockets, pipeline, before, open, after }
+  } finally {
+    await server.stop()
+  }
+}
