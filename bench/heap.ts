@@ -1,12 +1,8 @@
 // `npm run bench -- --heap [sockets] [--pipeline stream|handler]`: what stays reachable in our Worker's heap after
 // every socket has closed, from heap snapshots taken through workerd's inspector (a snapshot runs a full GC first).
-import { execFileSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
 import WebSocket from "ws"
-import { startWorkerd } from "../test/support/workerdServe.js"
-import { freePort } from "../test/support/wranglerDev.js"
 import { exchange, TEXT } from "./client.js"
-import { root, WORKERD_FD_LIMIT } from "./targets.js"
+import { startInspectable } from "./profile.js"
 import { closeBatches, openBatches } from "./upgrades.js"
 
 /** The objects counted by constructor name: one of each per connection, or more, while it is open. */
@@ -61,21 +57,7 @@ const snapshotOf = async (inspectorPort: number): Promise<Snapshot> => {
 }
 
 export const heapAfterClose = async (sockets: number, pipeline: string) => {
-  const dir = `${root}bench/.build/heap/`
-  mkdirSync(dir, { recursive: true })
-  // Unminified, so that the snapshot names our classes and Effect's.
-  execFileSync(`${root}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir, "--minify=false"], {
-    cwd: root,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" }
-  })
-  const inspector = await freePort()
-  const server = await startWorkerd({
-    dir,
-    inspectorPort: inspector,
-    fdLimit: WORKERD_FD_LIMIT,
-    overrides: { ECHO_PIPELINE: pipeline }
-  })
+  const { inspector, server } = await startInspectable("heap", { ECHO_PIPELINE: pipeline })
   try {
     const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
     // A first round builds what the isolate builds once (layers, the runtime), so the baseline holds it.

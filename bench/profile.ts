@@ -66,18 +66,26 @@ const selfTimes = (profile: Profile): [string, number][] => {
     .sort((a, b) => b[1] - a[1])
 }
 
-export const profileWorker = async (seconds: number, workload: ProfileWorkload = "closed100") => {
-  const dir = `${root}bench/.build/profile/`
+/**
+ * Our Worker built as `npm run build` builds it but unminified (so that profiles and heap snapshots name its
+ * functions and classes) into `bench/.build/NAME/`, served by workerd with wrangler.toml's date, flags and
+ * [vars] (and `overrides`), as for T3, with its inspector on a free port.
+ */
+export const startInspectable = async (name: string, overrides: Record<string, string> = {}) => {
+  const dir = `${root}bench/.build/${name}/`
   mkdirSync(dir, { recursive: true })
-  // The same build as `npm run build`, unminified so that the profile has names.
   execFileSync(`${root}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir, "--minify=false"], {
     cwd: root,
     stdio: "ignore",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" }
   })
   const inspector = await freePort()
-  // wrangler.toml's date, flags and [vars], as for T3.
-  const server = await startWorkerd({ dir, inspectorPort: inspector, fdLimit: WORKERD_FD_LIMIT })
+  const server = await startWorkerd({ dir, inspectorPort: inspector, fdLimit: WORKERD_FD_LIMIT, overrides })
+  return { dir, inspector, server }
+}
+
+export const profileWorker = async (seconds: number, workload: ProfileWorkload = "closed100") => {
+  const { dir, inspector, server } = await startInspectable("profile")
   const port = server.port
   try {
     const { call, close } = await inspect(inspector)
