@@ -41,7 +41,7 @@ const ROOM = /^[A-Za-z0-9._-]{1,64}$/
 /**
  * Every check an upgrade passes before a socket exists, in order: the method
  * (405), the `Upgrade` header (426, or 400 where the runtime could not send a
- * 101), the `Origin` (403), the subprotocols offered (400) and the room name
+ * 101), the `Origin` (403), the room name (400) and the subprotocols offered
  * (400). Each backend runs exactly these, once, in the Worker.
  */
 export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {

@@ -142,7 +142,7 @@ export const config: Config.Config<EchoSettings> = Config.all({
   protocols: protocols("PROTOCOLS"),
   pipeline: oneOf("ECHO_PIPELINE", ["stream", "handler"], defaults.pipeline),
   backend: oneOf("ECHO_BACKEND", ["worker", "durable-object"], defaults.backend),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error", "none"], "info").pipe(
+  logLevel: oneOf("LOG_LEVEL", Object.keys(LOG_LEVELS) as Array<keyof typeof LOG_LEVELS>, "info").pipe(
     Config.map((name) => LOG_LEVELS[name])
   )
 })

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Limits, Traffic } from "../domain/Traffic.js"
 import { makeTraffic } from "../domain/Traffic.js"
+import { socketPair } from "./WebSocketService.js"
 
 /** What the Worker hands to a room with each socket: everything the socket is echoed with. */
 export interface SocketPlan {
@@ -67,9 +68,7 @@ export const acceptInRoom = (
 ): { readonly response: Response; readonly server: WebSocket; readonly socket: RoomSocket } => {
   const plan = JSON.parse(request.headers.get(PLAN_HEADER) ?? "null") as SocketPlan | null
   if (plan === null) throw new Error(`a room takes only upgrades sent by the Worker, with ${PLAN_HEADER}`)
-  const pair = new WebSocketPair()
-  const server = pair[1]
-  server.binaryType = "arraybuffer"
+  const { server, response } = socketPair(plan.protocol)
   const socket: RoomSocket = {
     ...plan,
     id: crypto.randomUUID(),
@@ -80,10 +79,5 @@ export const acceptInRoom = (
   }
   ctx.acceptWebSocket(server)
   server.serializeAttachment(socket)
-  const response = new Response(null, {
-    status: 101,
-    webSocket: pair[0],
-    headers: plan.protocol === undefined ? undefined : { "sec-websocket-protocol": plan.protocol }
-  } as ResponseInit)
   return { response, server, socket }
 }

@@ -321,6 +321,25 @@ const protocolHeader = (protocol: string | undefined): HeadersInit | undefined =
   protocol === undefined ? undefined : { "sec-websocket-protocol": protocol }
 
 /**
+ * A `WebSocketPair`: its server end, which delivers binary frames as `ArrayBuffer` whatever the compatibility
+ * date (`Blob` from 2026-03-17 otherwise), and the 101 that hands over its client end with the agreed
+ * subprotocol. The Worker's connections and the rooms' hibernatable sockets both start here.
+ */
+export const socketPair = (
+  protocol: string | undefined
+): { readonly server: WebSocket; readonly response: Response } => {
+  const pair = new WebSocketPair()
+  const server = pair[1]
+  server.binaryType = "arraybuffer"
+  const response = new Response(null, {
+    status: 101,
+    webSocket: pair[0],
+    headers: protocolHeader(protocol)
+  } as ResponseInit)
+  return { server, response }
+}
+
+/**
  * The 101 of the in-memory service. Runtimes other than workerd refuse to
  * construct a `Response` with status 101, so there it is a 204 that says 101.
  */
@@ -345,15 +364,7 @@ export class WebSocketService extends Context.Tag("websocket-echo/WebSocketServi
   static readonly layer: Layer.Layer<WebSocketService> = Layer.succeed(WebSocketService, {
     upgrade: (options: UpgradeOptions) =>
       Effect.suspend(() => {
-        const pair = new WebSocketPair()
-        const server = pair[1]
-        // Binary frames stay ArrayBuffers whatever the compatibility date (Blob from 2026-03-17 otherwise).
-        server.binaryType = "arraybuffer"
-        const response = new Response(null, {
-          status: 101,
-          webSocket: pair[0],
-          headers: protocolHeader(options.protocol)
-        } as ResponseInit)
+        const { server, response } = socketPair(options.protocol)
         return Effect.tap(makeConnection(fromWebSocket(server), response, options), () => server.accept())
       })
   })
