@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { eventually } from "../support/eventually.js"
+import { logLines } from "../support/logLines.js"
 import { runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { platformGap } from "./platformGap.js"
@@ -31,14 +32,6 @@ const closeCleanly = async (socket: RawSocket) => {
   expect((await socket.ending()).close).toEqual({ code: 1000, reason: "" })
   socket.destroy()
 }
-
-/** The Worker's JSON log lines ("connection ended", errors), parsed. */
-const logLines = () =>
-  server
-    .output()
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as { message: string; logLevel: string; annotations: Record<string, unknown> })
 
 describe("ALLOWED_ORIGINS (RFC 6455 §10.2)", () => {
   it("upgrades a listed origin, compared case-insensitively with its default port", async () => {
@@ -126,7 +119,7 @@ describe("IDLE_TIMEOUT_SECONDS = 2, for real, on 60 sockets at once", () => {
 
     // The server writes each line as its socket ends, a little after the client saw the close.
     const idleEndings = () =>
-      logLines().filter((line) => line.message === "connection ended" && line.annotations.closeCode === 1001).length
+      logLines(server.output(), "connection ended").filter((line) => line.annotations.closeCode === 1001).length
     expect(await eventually(() => idleEndings() >= 60, 10_000), `${idleEndings()} idle endings logged`).toBe(true)
     expect(runtimeTrouble(server.output())).toEqual([])
   })

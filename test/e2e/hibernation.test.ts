@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { eventually } from "../support/eventually.js"
+import { logLines } from "../support/logLines.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { Client } from "./wsClient.js"
 
@@ -26,12 +27,7 @@ describe.runIf(inject("mode") === "durable-object")("a room under wrangler dev, 
     expect(await client.nextText()).toBe("echo: after")
     expect(await client.close(4000, "bye")).toEqual({ code: 4000, reason: "bye" })
 
-    const ended = () =>
-      dev
-        .output()
-        .split("\n")
-        .filter((line) => line.startsWith("{") && line.includes('"connection ended"'))
-        .map((line) => JSON.parse(line) as { annotations: Record<string, unknown> })
+    const ended = () => logLines(dev.output(), "connection ended")
     expect(await eventually(() => ended().length === 1, 10_000)).toBe(true)
     expect(ended()[0]?.annotations).toMatchObject({
       protocol: "chat",

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { afterAll, beforeAll, expect, inject, it } from "vitest"
 import { closePayload, encodeFrame, Op, RawSocket, upgraded } from "../conformance/rawSocket.js"
 import { eventually } from "../support/eventually.js"
+import { logLines } from "../support/logLines.js"
 import { MODES } from "../support/modes.js"
 import { runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
@@ -275,16 +276,10 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
     if (otherEndings.some((ending) => ending.close?.code !== 1000))
       problems.push("another socket was not closed cleanly")
     // The server ends the stalled socket by itself while nobody reads it, and logs it.
-    type Ended = {
-      annotations: { bytesIn: number; messagesIn: number; peerCloseCode: number | null; closeCode: number }
-    }
     const slowEnded = () =>
-      slowServer
-        .output()
-        .split("\n")
-        .filter((line) => line.includes('"connection ended"'))
-        .map((line) => JSON.parse(line) as Ended)
-        .find((line) => line.annotations.bytesIn >= mib.length)
+      logLines(slowServer.output(), "connection ended").find(
+        (line) => (line.annotations.bytesIn as number) >= mib.length
+      )
     const closedByServer = await eventually(() => slowEnded() !== undefined, 60_000)
     if (!closedByServer) problems.push("the stalled socket was not closed by the server within 60 s")
     const line = slowEnded()?.annotations
