@@ -20,6 +20,7 @@ import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
+import { WaitUntil } from "../services/WaitUntil.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
@@ -76,8 +77,14 @@ const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade) =>
         protocol
       }),
       (connection) =>
-        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-        Effect.as(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), connection.response)
+        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent, and the
+        // request is kept alive until the echo has answered the close.
+        Effect.flatMap(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) =>
+          Effect.map(WaitUntil, (waitUntil) => {
+            waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+            return connection.response
+          })
+        )
     )
   )
 

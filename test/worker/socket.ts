@@ -3,7 +3,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { expect } from "vitest"
+import { afterEach, expect } from "vitest"
 import { route } from "../../src/runtime/Route.js"
 import { type Backend, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
 import { EchoRooms } from "../../src/services/EchoRooms.js"
@@ -17,6 +17,16 @@ export interface Closed {
   readonly reason: string
   readonly wasClean: boolean
 }
+
+/** Every client of the running test; the ones still open are closed after it. */
+const clients = new Set<Client>()
+
+// The Worker keeps each socket's request alive until its echo has ended (`ctx.waitUntil`): a test leaves none open.
+afterEach(async () => {
+  const open = [...clients].filter((client) => client.socket.readyState === WebSocket.OPEN)
+  clients.clear()
+  await Promise.all(open.map((client) => client.close(1000).catch(() => undefined)))
+})
 
 /** The client end of an echo socket, with its events as awaitable values. */
 export class Client {
@@ -40,6 +50,7 @@ export class Client {
       )
     )
     socket.accept()
+    clients.add(this)
   }
 
   /** The next message, or a failure after `TIMEOUT_MS`. */
