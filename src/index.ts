@@ -34,7 +34,7 @@ export { admit, type ConnectionStats, countSent, type Limits, makeTraffic, type 
 export { isRuntimeUpgradable, isWebSocketUpgrade } from "./domain/Upgrade.js"
 export { echoPrograms, handlerEcho, streamEcho } from "./runtime/Echo.js"
 export { EchoRouter } from "./runtime/EchoRouter.js"
-export { type AcceptedUpgrade, checkUpgrade, echoResponse, route } from "./runtime/Route.js"
+export { type AcceptedUpgrade, checkUpgrade, echoResponse, type RequestLifetime, route } from "./runtime/Route.js"
 export {
   type Backend,
   config,

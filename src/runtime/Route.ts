@@ -20,7 +20,6 @@ import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
-import { WaitUntil } from "../services/WaitUntil.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
@@ -66,8 +65,17 @@ export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.E
   return Effect.succeed({ protocol, room })
 }
 
-/** A socket echoed by a fiber of its own in this Worker, with the configured pipeline. */
-const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade) =>
+/**
+ * What keeps a request alive after its response: `ctx` of a Worker's `fetch`. A socket's echo answers its peer's
+ * close from its fiber, after the close event; without this the runtime may end the request first and drop the
+ * socket, which its peer sees as 1006.
+ */
+export interface RequestLifetime {
+  readonly waitUntil: (promise: Promise<unknown>) => void
+}
+
+/** A socket echoed by a fiber of its own in this Worker, with the configured pipeline, kept alive until it ends. */
+const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade, lifetime: RequestLifetime | undefined) =>
   Effect.flatMap(WebSocketService, (service) =>
     Effect.flatMap(
       service.upgrade({
@@ -77,14 +85,11 @@ const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade) =>
         protocol
       }),
       (connection) =>
-        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent, and the
-        // request is kept alive until the echo has answered the close.
-        Effect.flatMap(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) =>
-          Effect.map(WaitUntil, (waitUntil) => {
-            waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
-            return connection.response
-          })
-        )
+        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
+        Effect.map(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) => {
+          lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+          return connection.response
+        })
     )
   )
 
@@ -111,12 +116,18 @@ const inRoom = (request: Request, settings: EchoSettings, { protocol, room }: Ac
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
  * in this Worker or in a room (`ECHO_BACKEND`); anything else fails with the
- * `HttpError` that says why. The room backend needs the `EchoRooms` service.
+ * `HttpError` that says why. The room backend needs the `EchoRooms` service. On Workers, pass `ctx` as
+ * `lifetime`, so that the request lives until its socket's echo has ended.
  */
-export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
+export const echoResponse = (
+  request: Request,
+  lifetime?: RequestLifetime
+): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
   Effect.flatMap(EchoConfig, (settings) =>
     Effect.flatMap(checkUpgrade(request, settings), (accepted) =>
-      settings.backend === "durable-object" ? inRoom(request, settings, accepted) : inWorker(settings, accepted)
+      settings.backend === "durable-object"
+        ? inRoom(request, settings, accepted)
+        : inWorker(settings, accepted, lifetime)
     )
   )
 
@@ -172,8 +183,10 @@ const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, Echo
 const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
   Effect.as(onlyGet(request), json({ status: "ok" }, { "cache-control": "no-store" }))
 
-const routes: Record<string, (request: Request) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>> =
-  { "/": index, "/health": health, "/echo": echoResponse }
+const routes: Record<
+  string,
+  (request: Request, lifetime?: RequestLifetime) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
+> = { "/": index, "/health": health, "/echo": echoResponse }
 
 /** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
 const pathOf = (url: string): string => {
@@ -189,11 +202,17 @@ const pathOf = (url: string): string => {
  * and description at `/`, `/health`, the echo at `/echo`, unknown paths as
  * 404, every `HttpError` rendered by `errorResponse`, and any defect as a
  * logged 500 that tells the client nothing of it. HEAD gets GET's headers
- * without a body.
+ * without a body. On Workers, pass `ctx` as `lifetime` (see `echoResponse`).
  */
-export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
+export const route = (
+  request: Request,
+  lifetime?: RequestLifetime
+): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
   const handler = routes[pathOf(request.url)]
-  const answered = Effect.catchAllCause(handler === undefined ? Effect.fail(notFound) : handler(request), answer)
+  const answered = Effect.catchAllCause(
+    handler === undefined ? Effect.fail(notFound) : handler(request, lifetime),
+    answer
+  )
   return request.method === "HEAD" ? Effect.map(answered, withoutBody) : answered
 }
 
