@@ -19,18 +19,28 @@ export interface WranglerDev {
   readonly stop: () => Promise<void>
 }
 
-/** A port nobody listens on right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))
-      )
+/** Ports this process has handed out: servers started side by side (one per mode) never get the same one. */
+const handedOut = new Set<number>()
+
+/** A port nobody listens on right now, and that this process has not handed out before. */
+export const freePort = async (): Promise<number> => {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer()
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        server.close(() =>
+          typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))
+        )
+      })
     })
-  })
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
 
 /** Stops a child started with `detached: true`, and its whole process group: TERM, then KILL after 5 s. */
 export const stopProcess = (child: ChildProcess): Promise<void> =>
