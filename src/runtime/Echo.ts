@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
@@ -11,7 +12,7 @@ import type { Pipeline } from "../services/EchoConfig.js"
 import type { Connection, ConnectionEnded, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
-interface Ending {
+export interface Ending {
   readonly peer: CloseFrame | undefined
   readonly reply: CloseFrame
 }
@@ -20,41 +21,68 @@ interface Ending {
 export const limitReply = (exceeded: LimitExceeded): CloseFrame =>
   exceeded._tag === "MessageTooLarge" ? messageTooBig : rateLimited
 
-/** The close frame for a failure of the echo: the limit exceeded, the idle timeout, or 1011 for anything else. */
-const endingOf = (cause: Cause.Cause<unknown>): Effect.Effect<Ending> => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const tag = (failure.value as Partial<ConnectionEnded>)?._tag
-    if (tag === "MessageTooLarge" || tag === "RateLimitExceeded") {
-      return Effect.succeed({ peer: undefined, reply: limitReply(failure.value as LimitExceeded) })
-    }
-    if (tag === "IdleTimeoutExpired") return Effect.succeed({ peer: undefined, reply: idleTimeout })
+/** The close frame sent when the server stopped a connection's program (RFC 6455 §7.4.1: 1001). */
+const goingAway: CloseFrame = { code: 1001, reason: "going away" }
+
+/**
+ * How a connection's program ended: the peer's close answered by the close rules; a limit or the idle
+ * timeout with its close frame; an interruption with 1001; any other failure with 1011.
+ */
+const endingOf = (exit: Exit.Exit<CloseFrame, unknown>): Ending => {
+  if (Exit.isSuccess(exit)) return { peer: exit.value, reply: closeReply(exit.value) }
+  const failure = Option.getOrUndefined(Cause.failureOption(exit.cause)) as Partial<ConnectionEnded> | undefined
+  switch (failure?._tag) {
+    case "MessageTooLarge":
+    case "RateLimitExceeded":
+      return { peer: undefined, reply: limitReply(failure as LimitExceeded) }
+    case "IdleTimeoutExpired":
+      return { peer: undefined, reply: idleTimeout }
   }
-  return Effect.as(Effect.logError("echo failed", cause), { peer: undefined, reply: internalError })
+  return { peer: undefined, reply: Cause.isInterruptedOnly(exit.cause) ? goingAway : internalError }
 }
 
 /**
- * Supervises one connection while `pump` echoes it: answers the peer's close
- * (or closes for the limit or idle timeout that ended it, or with 1011 when the
- * pump failed, logged once), and writes one log line when it ends.
+ * Supervises one connection while `pump` serves it, and ends it when `pump` does, even when interrupted:
+ * answers the peer's close (or closes for the limit or idle timeout that ended it, 1001 when it was
+ * interrupted, 1011 when it failed), and writes one log line. Returns how `pump` ended (with the peer's close
+ * frame once the peer closed) and the ending. Every program on a `Connection` ends through this.
  */
-const supervise = <E>(connection: Connection, pump: Effect.Effect<void, E>) =>
-  Effect.gen(function* () {
-    const openedAt = yield* Clock.currentTimeMillis
-    const ended = yield* pump.pipe(
-      Effect.zipRight(connection.closed),
-      Effect.map((peer): Ending => ({ peer, reply: closeReply(peer) })),
-      Effect.catchAllCause(endingOf)
+export const superviseExit = <E, R>(
+  connection: Connection,
+  pump: Effect.Effect<void, E, R>
+): Effect.Effect<{ readonly exit: Exit.Exit<CloseFrame, E>; readonly ending: Ending }, never, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Clock.currentTimeMillis, (openedAt) =>
+      Effect.flatMap(Effect.exit(restore(Effect.zipRight(pump, connection.closed))), (exit) => {
+        const ending = endingOf(exit)
+        return Effect.flatMap(connection.close(ending.reply), (reply) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.flatMap(connection.stats, (stats) =>
+              Effect.as(
+                connectionEnded({
+                  connection: connection.id,
+                  protocol: connection.protocol,
+                  durationMs: now - openedAt,
+                  stats,
+                  peer: ending.peer,
+                  reply
+                }),
+                { exit, ending: { peer: ending.peer, reply } }
+              )
+            )
+          )
+        )
+      })
     )
-    yield* connection.close(ended.reply)
-    yield* connectionEnded({
-      connection: connection.id,
-      protocol: connection.protocol,
-      durationMs: (yield* Clock.currentTimeMillis) - openedAt,
-      stats: yield* connection.stats,
-      ...ended
-    })
-  }).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
+  )
+
+/** An echo program: `superviseExit`, with a failure of the echo itself (not a limit) logged once. */
+const supervise = <E>(connection: Connection, pump: Effect.Effect<void, E>): Effect.Effect<void> =>
+  Effect.flatMap(superviseExit(connection, pump), ({ exit }) =>
+    Exit.isFailure(exit) && endingOf(exit).reply === internalError
+      ? Effect.logError("echo failed", exit.cause)
+      : Effect.void
+  ).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
 
 /**
  * The one log line of a connection, written when it ends, in every pipeline and backend: its id, subprotocol,

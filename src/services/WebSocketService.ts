@@ -25,14 +25,20 @@ export type LimitExceeded = MessageTooLarge | RateLimitExceeded
 /** Why a connection's messages stopped before the peer closed: a limit, or the idle timeout. */
 export type ConnectionEnded = LimitExceeded | IdleTimeoutExpired
 
+/** Whether a failure is a `ConnectionEnded`: a limit, or the idle timeout. */
+export const isConnectionEnded = (error: unknown): error is ConnectionEnded => {
+  const tag = (error as Partial<ConnectionEnded> | undefined)?._tag
+  return tag === "MessageTooLarge" || tag === "RateLimitExceeded" || tag === "IdleTimeoutExpired"
+}
+
 /**
  * What a message handler returns: nothing (it is done), a message to send back,
  * or an `Effect` whose result, if any, is sent back when it completes.
  */
-export type Reply<E = never> = Message | undefined | Effect.Effect<Message | undefined, E>
+export type Reply<E = never, R = never> = Message | undefined | Effect.Effect<Message | undefined, E, R>
 
 /** Called once per message from the peer, synchronously, inside the socket's own event. */
-export type MessageHandler<E = never> = (message: Message) => Reply<E>
+export type MessageHandler<E = never, R = never> = (message: Message) => Reply<E, R>
 
 /** One accepted WebSocket, seen from the server. */
 export interface Connection {
@@ -58,16 +64,25 @@ export interface Connection {
    * different effects are sent in the order they complete). Completes when the
    * peer closes, once every running reply has been sent; fails like `messages`,
    * or with the first failure of a reply's effect. Use `messages` or `run`, once.
+   * Frames that arrive before either is called are kept, in order, for it.
    */
-  readonly run: <E = never>(handler: MessageHandler<E>) => Effect.Effect<void, E | ConnectionEnded>
+  readonly run: <E = never, R = never>(handler: MessageHandler<E, R>) => Effect.Effect<void, E | ConnectionEnded, R>
   /** The peer's close frame; 1006 when the connection dropped without one. */
   readonly closed: Effect.Effect<CloseFrame>
-  /** Sends a message; dropped once the socket can no longer send. */
+  /** Sends a message; dropped once the socket can no longer send (closed, or a close frame sent). */
   readonly send: (message: Message) => Effect.Effect<void>
   /** Sends messages in order, in one step (one effect for a whole chunk); dropped once the socket can no longer send. */
   readonly sendAll: (messages: Iterable<Message>) => Effect.Effect<void>
-  /** Sends a close frame, unless the socket is already closed, and stops listening to the socket. */
-  readonly close: (frame: CloseFrame) => Effect.Effect<void>
+  /**
+   * Sends a close frame and goes on listening, for the peer's answer: the first close frame of a connection
+   * is the one sent, later ones are ignored (as they are by `close`).
+   */
+  readonly sendClose: (frame: CloseFrame) => Effect.Effect<void>
+  /**
+   * Sends a close frame, unless the socket is closed or one was sent already, and stops listening to the
+   * socket. Returns the close frame this connection sent: `frame`, or the one sent before it.
+   */
+  readonly close: (frame: CloseFrame) => Effect.Effect<CloseFrame>
   readonly stats: Effect.Effect<ConnectionStats>
   /** The `Clock` time (ms) of the last message either way, or of the upgrade if none. */
   readonly lastActivity: Effect.Effect<number>
@@ -124,6 +139,13 @@ const connectionOf = (
   let ended: Exit.Exit<void, ConnectionEnded> | undefined
   let consumer: Consumer | undefined
   let cancelIdle: (() => void) | undefined
+  let closeSent: CloseFrame | undefined
+  const canSend = () => closeSent === undefined && !transport.isClosed()
+  const sendClose = (frame: CloseFrame) => {
+    if (closeSent !== undefined) return
+    closeSent = frame
+    if (!transport.isClosed()) transport.close(frame)
+  }
   const end = (exit: Exit.Exit<void, ConnectionEnded>) => {
     if (ended !== undefined) return
     ended = exit
@@ -161,7 +183,7 @@ const connectionOf = (
   }
   const sendAll = (messages: Iterable<Message>) => {
     // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
-    if (transport.isClosed()) return
+    if (!canSend()) return
     const now = clock.unsafeCurrentTimeMillis()
     for (const message of messages) {
       transport.send(message)
@@ -169,7 +191,7 @@ const connectionOf = (
     }
   }
   const sendOne = (message: Message) => {
-    if (transport.isClosed()) return
+    if (!canSend()) return
     transport.send(message)
     countSent(traffic, message, clock.unsafeCurrentTimeMillis())
   }
@@ -181,8 +203,8 @@ const connectionOf = (
         return Mailbox.toStream(mailbox)
       })
     )
-  const run = <E>(handler: MessageHandler<E>) =>
-    Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+  const run = <E, R>(handler: MessageHandler<E, R>) =>
+    Effect.flatMap(Effect.runtime<R>(), (runtime) =>
       Effect.async<void, E | ConnectionEnded>((resume) => {
         const running = new Set<Fiber.RuntimeFiber<Message | undefined, E>>()
         let done: Exit.Exit<void, ConnectionEnded> | undefined
@@ -229,11 +251,13 @@ const connectionOf = (
     sendAll: (messages) => Effect.sync(() => sendAll(messages)),
     // The listeners and the idle timer stay until the close is sent: with neither, workerd may drop a socket
     // whose request has nothing left pending before the close frame goes out (seen as 1006 under load).
+    sendClose: (frame) => Effect.sync(() => sendClose(frame)),
     close: (frame) =>
       Effect.sync(() => {
-        if (!transport.isClosed()) transport.close(frame)
+        sendClose(frame)
         unlisten()
         cancelIdle?.()
+        return closeSent ?? frame
       }),
     stats: Effect.sync(() => statsOf(traffic)),
     lastActivity: Effect.sync(() => traffic.lastActivity)

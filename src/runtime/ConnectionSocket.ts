@@ -1,0 +1,81 @@
+import * as Socket from "@effect/platform/Socket"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type { CloseFrame } from "../domain/CloseFrame.js"
+import type { Message } from "../domain/Message.js"
+import { type Connection, isConnectionEnded } from "../services/WebSocketService.js"
+import { superviseExit } from "./Echo.js"
+
+/** How a `Socket` made by `toSocket` reads close codes. */
+export interface SocketOptions {
+  /**
+   * Whether a close code ends `run`/`runRaw` with `SocketCloseError`; otherwise they complete. The default
+   * is @effect/platform's own (`Socket.defaultCloseCodeIsError`): every code but 1000 and 1006 is an error.
+   */
+  readonly closeCodeIsError?: (code: number) => boolean
+}
+
+/** What @effect/platform's `Socket` writes, as a message of ours: bytes as an `ArrayBuffer` of their own. */
+const toMessage = (chunk: string | Uint8Array): Message =>
+  typeof chunk === "string"
+    ? chunk
+    : chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+      ? (chunk.buffer as ArrayBuffer)
+      : (chunk.slice().buffer as ArrayBuffer)
+
+const closeError = ({ code, reason }: CloseFrame) =>
+  new Socket.SocketCloseError({ reason: "Close", code, closeReason: reason })
+
+/**
+ * A `Connection` as @effect/platform's `Socket.Socket`, so that code written against `Socket` runs on our
+ * connections (the Worker's, or `WebSocketService.layerTest`'s in a unit test).
+ *
+ * - `runRaw` calls its handler synchronously inside each message's event, after the size and rate checks,
+ *   with text as a `string` and binary as a `Uint8Array`; a handler's `Effect` runs in a fiber of its own.
+ *   Frames that arrived before `runRaw` are delivered first, in order. `run` is `runRaw` with text as UTF-8.
+ * - The run ends when the connection does, which it ends through our close rules: the peer's close is
+ *   mirrored (1000 for none, 1002 for an invalid code), a limit closes with 1009 or 1008, the idle timeout
+ *   with 1001, a failed handler with 1011 (the run then fails with the handler's error), and one log line is
+ *   written. The run fails with `SocketCloseError` when `closeCodeIsError` calls the close code an error:
+ *   the peer's code, or ours when a limit or the idle timeout ended it.
+ * - The writer sends strings and bytes as they are, and a `CloseEvent` as the close frame it gives; the
+ *   run then ends with the peer's answer. Writes after a close are dropped.
+ */
+export const toSocket = (connection: Connection, options: SocketOptions = {}): Socket.Socket => {
+  const closeCodeIsError = options.closeCodeIsError ?? Socket.defaultCloseCodeIsError
+  const runRaw = <_, E = never, R = never>(
+    // biome-ignore lint/suspicious/noConfusingVoidType: the handler's type is @effect/platform's own
+    handler: (data: string | Uint8Array) => Effect.Effect<_, E, R> | void,
+    runOptions?: { readonly onOpen?: Effect.Effect<void> | undefined }
+  ): Effect.Effect<void, Socket.SocketError | E, R> => {
+    const pump = connection.run((message: Message) => {
+      const result = handler(typeof message === "string" ? message : new Uint8Array(message))
+      return Effect.isEffect(result) ? Effect.as(result, undefined) : undefined
+    })
+    return Effect.flatMap(
+      superviseExit(connection, runOptions?.onOpen === undefined ? pump : Effect.zipRight(runOptions.onOpen, pump)),
+      ({ exit, ending }): Effect.Effect<void, Socket.SocketError | E> => {
+        if (Exit.isFailure(exit) && !Option.exists(Cause.failureOption(exit.cause), isConnectionEnded)) {
+          return Effect.failCause(exit.cause as Cause.Cause<E>)
+        }
+        // The close that ended the connection: the peer's, or ours for a limit or the idle timeout.
+        const frame = Exit.isSuccess(exit) ? exit.value : ending.reply
+        return closeCodeIsError(frame.code) ? Effect.fail(closeError(frame)) : Effect.void
+      }
+    )
+  }
+  const encoder = new TextEncoder()
+  const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void> =>
+    Socket.isCloseEvent(chunk)
+      ? connection.sendClose({ code: chunk.code, reason: chunk.reason ?? "" })
+      : connection.send(toMessage(chunk))
+  return Socket.Socket.of({
+    [Socket.TypeId]: Socket.TypeId,
+    runRaw,
+    run: (handler, runOptions) =>
+      runRaw((data) => handler(typeof data === "string" ? encoder.encode(data) : data), runOptions),
+    writer: Effect.succeed(write)
+  })
+}
