@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config"
 import { defineConfig } from "vitest/config"
 import { MODES } from "./test/support/modes.js"
@@ -13,6 +14,15 @@ export default defineConfig({
       // The Worker itself, inside workerd, once per mode. Logs below warning stay out of a green run's output.
       ...Object.entries(MODES).map(([mode, vars]) =>
         defineWorkersProject({
+          // msgpackr's "node" build loads a native addon; workerd takes its portable build, as wrangler bundles it.
+          resolve: {
+            alias: [
+              {
+                find: /^msgpackr$/,
+                replacement: fileURLToPath(import.meta.resolve("msgpackr")).replace(/node-index\.js$/, "index.js")
+              }
+            ]
+          },
           test: {
             name: `workerd (${mode})`,
             disableConsoleIntercept: true,

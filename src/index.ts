@@ -11,11 +11,15 @@
  * ```
  */
 export { type CloseFrame, closeReply, isValidCloseCode } from "./domain/CloseFrame.js"
+export { EchoRpcs, EmptyText, MAX_STREAM_COUNT } from "./domain/EchoRpcs.js"
 export {
   type ErrorBody,
+  errorBody,
   errorResponse,
   type HttpError,
   InternalError,
+  InvalidParameter,
+  InvalidRoom,
   InvalidSubprotocol,
   MethodNotAllowed,
   NotFound,
@@ -32,9 +36,19 @@ export { RateLimitExceeded } from "./domain/RateLimit.js"
 export { chooseSubprotocol, parseSubprotocols } from "./domain/Subprotocol.js"
 export { admit, type ConnectionStats, countSent, type Limits, makeTraffic, type Traffic } from "./domain/Traffic.js"
 export { isRuntimeUpgradable, isWebSocketUpgrade } from "./domain/Upgrade.js"
-export { echoPrograms, handlerEcho, streamEcho } from "./runtime/Echo.js"
+export { type SocketOptions, toSocket } from "./runtime/ConnectionSocket.js"
+export { type Ending, echoPrograms, handlerEcho, streamEcho, superviseExit } from "./runtime/Echo.js"
 export { EchoRouter } from "./runtime/EchoRouter.js"
-export { type AcceptedUpgrade, checkUpgrade, echoResponse, type RequestLifetime, route } from "./runtime/Route.js"
+export { EchoRpcsLive, rpcResponse } from "./runtime/EchoRpc.js"
+export { type FetchHandlerOptions, serveHttpApp, toFetchHandler, UpgradeRefused } from "./runtime/FetchHandler.js"
+export {
+  type AcceptedUpgrade,
+  checkHandshake,
+  checkUpgrade,
+  type RequestLifetime,
+  type UpgradeSettings
+} from "./runtime/Handshake.js"
+export { echoResponse, route } from "./runtime/Route.js"
 export {
   type Backend,
   config,
@@ -46,6 +60,7 @@ export {
 export {
   type Connection,
   type ConnectionEnded,
+  isConnectionEnded,
   type LimitExceeded,
   type MessageHandler,
   type Reply,

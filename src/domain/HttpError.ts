@@ -119,6 +119,23 @@ export class InvalidRoom extends Data.TaggedError("InvalidRoom")<{ readonly room
   }
 }
 
+/**
+ * A query parameter whose value is not one of those allowed, such as `?serialization=xml` on `/rpc`. Answered
+ * with 400, naming the parameter, the value and what is allowed.
+ */
+export class InvalidParameter extends Data.TaggedError("InvalidParameter")<{
+  readonly name: string
+  readonly value: string
+  readonly allowed: string
+}> {
+  readonly status = 400
+  readonly code = "INVALID_PARAMETER"
+  readonly headers = {}
+  override get message() {
+    return `${this.name} must be ${this.allowed}, got ${JSON.stringify(this.value)}`
+  }
+}
+
 /** Every error the service answers a request with. */
 export type HttpError =
   | NotWebSocket
@@ -130,12 +147,14 @@ export type HttpError =
   | InvalidSubprotocol
   | SubprotocolNotSupported
   | InvalidRoom
+  | InvalidParameter
+
+/** The JSON body of an error's response. */
+export const errorBody = (error: HttpError): ErrorBody => ({ error: error.message, code: error.code })
 
 /** The one place where an error becomes a response: its status, its headers, and `{error, code}` as JSON. */
-export const errorResponse = (error: HttpError): Response => {
-  const body: ErrorBody = { error: error.message, code: error.code }
-  return new Response(JSON.stringify(body), {
+export const errorResponse = (error: HttpError): Response =>
+  new Response(JSON.stringify(errorBody(error)), {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers }
   })
-}

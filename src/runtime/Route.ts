@@ -2,94 +2,27 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { name, version } from "../../package.json"
-import {
-  errorResponse,
-  type HttpError,
-  InternalError,
-  InvalidRoom,
-  InvalidSubprotocol,
-  MethodNotAllowed,
-  NotFound,
-  NotWebSocket,
-  OriginNotAllowed,
-  SubprotocolNotSupported,
-  UnsupportedUpgrade
-} from "../domain/HttpError.js"
-import { isOriginAllowed } from "../domain/Origin.js"
-import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
-import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
+import { errorResponse, type HttpError, InternalError, MethodNotAllowed, NotFound } from "../domain/HttpError.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
+import { rpcResponse } from "./EchoRpc.js"
+import { type AcceptedUpgrade, checkUpgrade, type RequestLifetime, upgradeOptions } from "./Handshake.js"
 
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
-const notWebSocket = new NotWebSocket()
 const notFound = new NotFound()
-
-/** A handshake that passed every check: what the socket is opened with. */
-export interface AcceptedUpgrade {
-  /** The subprotocol chosen from the client's offers, if it made any. */
-  readonly protocol: string | undefined
-  /** The room asked for with `?room=NAME` (Durable Object backend), if any. */
-  readonly room: string | undefined
-}
-
-const ROOM = /^[A-Za-z0-9._-]{1,64}$/
-
-/**
- * Every check an upgrade passes before a socket exists, in order: the method
- * (405), the `Upgrade` header (426, or 400 where the runtime could not send a
- * 101), the `Origin` (403), the room name (400) and the subprotocols offered
- * (400). Each backend runs exactly these, once, in the Worker.
- */
-export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {
-  const { method, headers } = request
-  if (method !== "GET" && method !== "HEAD") return Effect.fail(new MethodNotAllowed({ method }))
-  const upgrade = headers.get("upgrade") ?? undefined
-  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(notWebSocket)
-  if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
-  const origin = headers.get("origin") ?? undefined
-  if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
-  const room = request.url.includes("room=") ? (new URL(request.url).searchParams.get("room") ?? undefined) : undefined
-  if (room !== undefined && !ROOM.test(room)) return Effect.fail(new InvalidRoom({ room }))
-  const header = headers.get("sec-websocket-protocol")
-  if (header === null) return Effect.succeed({ protocol: undefined, room })
-  const offered = parseSubprotocols(header)
-  if (offered === undefined) return Effect.fail(new InvalidSubprotocol({ header }))
-  const protocol = chooseSubprotocol(offered, settings.protocols)
-  if (protocol === undefined) {
-    return Effect.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
-  }
-  return Effect.succeed({ protocol, room })
-}
-
-/**
- * What keeps a request alive after its response: `ctx` of a Worker's `fetch`. A socket's echo answers its peer's
- * close from its fiber, after the close event; without this the runtime may end the request first and drop the
- * socket, which its peer sees as 1006.
- */
-export interface RequestLifetime {
-  readonly waitUntil: (promise: Promise<unknown>) => void
-}
 
 /** A socket echoed by a fiber of its own in this Worker, with the configured pipeline, kept alive until it ends. */
 const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade, lifetime: RequestLifetime | undefined) =>
   Effect.flatMap(WebSocketService, (service) =>
-    Effect.flatMap(
-      service.upgrade({
-        maxMessageBytes: settings.maxMessageBytes,
-        maxMessagesPerSecond: settings.maxMessagesPerSecond,
-        idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
-        protocol
-      }),
-      (connection) =>
-        // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-        Effect.map(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) => {
-          lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
-          return connection.response
-        })
+    Effect.flatMap(service.upgrade(upgradeOptions(settings, protocol)), (connection) =>
+      // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
+      Effect.map(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) => {
+        lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+        return connection.response
+      })
     )
   )
 
@@ -165,6 +98,12 @@ const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, Echo
                   path: "/echo",
                   description: "WebSocket upgrade; every message comes back with the prefix"
                 },
+                {
+                  method: "GET",
+                  path: "/rpc",
+                  description:
+                    "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
+                },
                 { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
                 { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
               ],
@@ -186,7 +125,7 @@ const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
 const routes: Record<
   string,
   (request: Request, lifetime?: RequestLifetime) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
-> = { "/": index, "/health": health, "/echo": echoResponse }
+> = { "/": index, "/health": health, "/echo": echoResponse, "/rpc": rpcResponse }
 
 /** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
 const pathOf = (url: string): string => {

@@ -73,6 +73,12 @@ describe("GET / for anything else", () => {
     version,
     endpoints: [
       { method: "GET", path: "/echo", description: "WebSocket upgrade; every message comes back with the prefix" },
+      {
+        method: "GET",
+        path: "/rpc",
+        description:
+          "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
+      },
       { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
       { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
     ],

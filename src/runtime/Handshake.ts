@@ -1,0 +1,91 @@
+import * as Effect from "effect/Effect"
+import {
+  type HttpError,
+  InvalidRoom,
+  InvalidSubprotocol,
+  MethodNotAllowed,
+  NotWebSocket,
+  OriginNotAllowed,
+  SubprotocolNotSupported,
+  UnsupportedUpgrade
+} from "../domain/HttpError.js"
+import { isOriginAllowed } from "../domain/Origin.js"
+import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
+import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
+import type { EchoSettings } from "../services/EchoConfig.js"
+import type { UpgradeOptions } from "../services/WebSocketService.js"
+
+// Errors without fields are values: built once, since an error captures a stack trace when constructed.
+const notWebSocket = new NotWebSocket()
+
+/** The settings an upgrade is checked and opened with: the `Origin` rules, the subprotocols and the limits. */
+export type UpgradeSettings = Pick<
+  EchoSettings,
+  "maxMessageBytes" | "maxMessagesPerSecond" | "idleTimeoutSeconds" | "protocols" | "allowedOrigins" | "requireOrigin"
+>
+
+/**
+ * Every check a WebSocket handshake passes before a socket exists, in order: the method (405), the `Upgrade`
+ * header (426, or 400 where the runtime could not send a 101), the `Origin` (403) and the subprotocols offered
+ * (400). Succeeds with the subprotocol chosen from the client's offers, if it made any. Every upgrade runs
+ * exactly these, once: the echo's and `HttpServerRequest.upgrade`'s under `toFetchHandler`.
+ */
+export const checkHandshake = (
+  request: Request,
+  settings: UpgradeSettings
+): Effect.Effect<string | undefined, HttpError> => {
+  const { method, headers } = request
+  if (method !== "GET" && method !== "HEAD") return Effect.fail(new MethodNotAllowed({ method }))
+  const upgrade = headers.get("upgrade") ?? undefined
+  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(notWebSocket)
+  if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
+  const origin = headers.get("origin") ?? undefined
+  if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
+  const header = headers.get("sec-websocket-protocol")
+  if (header === null) return Effect.succeed(undefined)
+  const offered = parseSubprotocols(header)
+  if (offered === undefined) return Effect.fail(new InvalidSubprotocol({ header }))
+  const protocol = chooseSubprotocol(offered, settings.protocols)
+  if (protocol === undefined) {
+    return Effect.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
+  }
+  return Effect.succeed(protocol)
+}
+
+/** A handshake to the echo that passed every check: what the socket is opened with. */
+export interface AcceptedUpgrade {
+  /** The subprotocol chosen from the client's offers, if it made any. */
+  readonly protocol: string | undefined
+  /** The room asked for with `?room=NAME` (Durable Object backend), if any. */
+  readonly room: string | undefined
+}
+
+const ROOM = /^[A-Za-z0-9._-]{1,64}$/
+
+/** The echo's checks: `checkHandshake`, then the room name (400). Each backend runs exactly these, once, in the Worker. */
+export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> =>
+  Effect.flatMap(checkHandshake(request, settings), (protocol) => {
+    const room = request.url.includes("room=")
+      ? (new URL(request.url).searchParams.get("room") ?? undefined)
+      : undefined
+    return room !== undefined && !ROOM.test(room)
+      ? Effect.fail(new InvalidRoom({ room }))
+      : Effect.succeed({ protocol, room })
+  })
+
+/** The options a connection is opened with, from the settings and the agreed subprotocol. */
+export const upgradeOptions = (settings: UpgradeSettings, protocol: string | undefined): UpgradeOptions => ({
+  maxMessageBytes: settings.maxMessageBytes,
+  maxMessagesPerSecond: settings.maxMessagesPerSecond,
+  idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
+  protocol
+})
+
+/**
+ * What keeps a request alive after its response: `ctx` of a Worker's `fetch`. A socket's program answers its
+ * peer's close from a fiber, after the close event; without this the runtime may end the request first and drop
+ * the socket, which its peer sees as 1006.
+ */
+export interface RequestLifetime {
+  readonly waitUntil: (promise: Promise<unknown>) => void
+}
