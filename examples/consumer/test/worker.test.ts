@@ -74,13 +74,13 @@ describe("a Worker built on websocket-echo", () => {
     expect(await close(socket, 1000)).toBe(1000)
   })
 
-  it("upgrades its own /socket route: text with its prefix, binary unchanged", async () => {
+  it("upgrades its own /socket route: text with its prefix, binary unchanged, the close answered", async () => {
     const socket = await connect("/socket")
     expect(await reply(socket, "hi")).toBe("consumer: hi")
     const bytes = await reply(socket, new Uint8Array([0, 1, 254, 255]).buffer)
     expect(bytes).toBeInstanceOf(ArrayBuffer)
     expect(Array.from(new Uint8Array(bytes as ArrayBuffer))).toEqual([0, 1, 254, 255])
-    socket.close(1000)
+    expect(await close(socket, 1000)).toBe(1000)
   })
 
   it("answers /socket without an upgrade with the package's 426", async () => {
