@@ -17,13 +17,17 @@ export interface SocketOptions {
   readonly closeCodeIsError?: (code: number) => boolean
 }
 
-/** What @effect/platform's `Socket` writes, as a message of ours: bytes as an `ArrayBuffer` of their own. */
+/**
+ * What @effect/platform's `Socket` writes, as a message of ours: bytes as an `ArrayBuffer` of their own. A view
+ * into a larger buffer is copied (`new Uint8Array(view)`, never `view.slice()`, which a Node `Buffer`, as
+ * msgpackr makes, answers with another view of its whole pool).
+ */
 const toMessage = (chunk: string | Uint8Array): Message =>
   typeof chunk === "string"
     ? chunk
     : chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
       ? (chunk.buffer as ArrayBuffer)
-      : (chunk.slice().buffer as ArrayBuffer)
+      : (new Uint8Array(chunk).buffer as ArrayBuffer)
 
 const closeError = ({ code, reason }: CloseFrame) =>
   new Socket.SocketCloseError({ reason: "Close", code, closeReason: reason })

@@ -64,6 +64,24 @@ describe("a Connection as @effect/platform's Socket", () => {
     })
   )
 
+  it.effect("writes exactly the bytes of a view into a larger buffer, a Node Buffer from its pool included", () =>
+    Effect.gen(function* () {
+      const { socket, peer } = yield* open()
+      const write = yield* Effect.scoped(socket.writer)
+      const pooled = Buffer.from([7, 8, 9])
+      assert.notStrictEqual(pooled.buffer.byteLength, 3, "a Buffer from the pool")
+      yield* write(pooled)
+      yield* write(new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 3))
+      for (const bytes of [
+        [7, 8, 9],
+        [1, 2]
+      ]) {
+        const sent = yield* peer.receive
+        assert.deepStrictEqual(Array.from(new Uint8Array((sent as { message: ArrayBuffer }).message)), bytes)
+      }
+    })
+  )
+
   it.effect("keeps the frames that arrive before runRaw, in order", () =>
     Effect.gen(function* () {
       const { socket, peer } = yield* open()
