@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { describe, expect, it } from "vitest"
 import { EchoRpcs } from "../../src/index.js"
-import { connect, TIMEOUT_MS } from "./socket.js"
+import { Client, connect, serviceWith, TIMEOUT_MS } from "./socket.js"
 
 const serializations = {
   json: RpcSerialization.layerJson,
@@ -117,6 +117,15 @@ describe("GET /rpc", () => {
       error: "Expected WebSocket upgrade request (Upgrade: websocket)",
       code: "NOT_WEBSOCKET"
     })
+  })
+
+  it("holds the rate limit for RPC frames as for echoes: 1008 over MAX_MESSAGES_PER_SECOND", async () => {
+    const handler = serviceWith({ maxMessagesPerSecond: 2 })
+    const response = await handler(new Request("http://echo.test/rpc", { headers: { Upgrade: "websocket" } }))
+    expect(response.status).toBe(101)
+    const client = new Client(response.webSocket as WebSocket)
+    for (let i = 0; i < 3; i++) client.socket.send(JSON.stringify({ _tag: "Ping" }))
+    expect(await client.whenClosed()).toEqual({ code: 1008, reason: "rate limit", wasClean: true })
   })
 
   it("mirrors a client's close on an idle RPC socket", async () => {
