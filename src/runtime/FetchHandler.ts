@@ -3,7 +3,7 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as Socket from "@effect/platform/Socket"
+import * as Socket from "@effect/platform/Socket"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,8 +14,9 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { errorBody, errorResponse, type HttpError, InternalError } from "../domain/HttpError.js"
 import { defaults, EchoConfig } from "../services/EchoConfig.js"
-import { WebSocketService } from "../services/WebSocketService.js"
+import { type Connection, WebSocketService } from "../services/WebSocketService.js"
 import { type SocketOptions, toSocket } from "./ConnectionSocket.js"
+import { superviseExit } from "./Echo.js"
 import { checkHandshake, type RequestLifetime, type UpgradeSettings, upgradeOptions } from "./Handshake.js"
 
 /**
@@ -66,7 +67,8 @@ const upgradeable = (
  *
  * The app runs in a fiber of its own that outlives the response, so a route may go on serving the socket
  * after the 101 and return only when it closes (as @effect/rpc's does); its own response is then dropped,
- * since the 101 has been sent. Pass `ctx` as `lifetime`: the request is kept alive until the app has ended.
+ * since the 101 has been sent. Pass `ctx` as `lifetime`: the request is kept alive until the app has ended. A
+ * socket that no `run`/`runRaw` has read by then is closed with 1001 (and logged), so that none is left hanging.
  * A request that no route upgrades is answered with the app's response, as `HttpApp.toWebHandler` would.
  */
 export const serveHttpApp =
@@ -86,6 +88,8 @@ export const serveHttpApp =
         const response = Deferred.unsafeMake<Response>(FiberId.none)
         const respond = (web: Response) => Deferred.unsafeDone(response, Exit.succeed(web))
         let socket: Socket.Socket | undefined
+        // The connection of a socket that no run has read yet: ended when the app ends, so that it never hangs.
+        let unread: Connection | undefined
         const upgrade: Effect.Effect<Socket.Socket, HttpServerError.RequestError> = Effect.suspend(() =>
           socket !== undefined
             ? Effect.succeed(socket)
@@ -94,10 +98,23 @@ export const serveHttpApp =
                 Effect.flatMap((protocol) => service.upgrade(upgradeOptions(settings, protocol))),
                 Effect.map((connection) => {
                   respond(connection.response)
-                  socket = toSocket(connection, options)
+                  unread = connection
+                  const { run, runRaw, writer } = toSocket(connection, options)
+                  const read = () => {
+                    unread = undefined
+                  }
+                  socket = Socket.Socket.of({
+                    [Socket.TypeId]: Socket.TypeId,
+                    run: (handler, runOptions) => Effect.zipRight(Effect.sync(read), run(handler, runOptions)),
+                    runRaw: (handler, runOptions) => Effect.zipRight(Effect.sync(read), runRaw(handler, runOptions)),
+                    writer
+                  })
                   return socket
                 })
               )
+        )
+        const endUnread = Effect.suspend(() =>
+          unread === undefined ? Effect.void : superviseExit(unread, Effect.interrupt)
         )
         const serverRequest = upgradeable(HttpServerRequest.fromWeb(request), upgrade)
         const handled = HttpApp.toHandled(app, (handledRequest, handledResponse) =>
@@ -111,7 +128,12 @@ export const serveHttpApp =
           )
         )
         return Effect.flatMap(
-          Effect.forkDaemon(Effect.provideService(handled, HttpServerRequest.HttpServerRequest, serverRequest)),
+          Effect.forkDaemon(
+            Effect.ensuring(
+              Effect.provideService(handled, HttpServerRequest.HttpServerRequest, serverRequest),
+              endUnread
+            )
+          ),
           (fiber) => {
             lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
             return Deferred.await(response)

@@ -73,6 +73,9 @@ const app = HttpRouter.empty.pipe(
       )
     )
   ),
+  // Upgrade and leave, or fail, without reading the socket.
+  HttpRouter.get("/unread", Effect.as(HttpServerRequest.upgrade, HttpServerResponse.empty())),
+  HttpRouter.get("/fails", Effect.zipRight(HttpServerRequest.upgrade, Effect.die(new Error("route failed")))),
   // @effect/platform's channel form: one greeting out, then the first frame in ends the route.
   HttpRouter.get(
     "/channel",
@@ -167,6 +170,15 @@ describe("HttpServerRequest.upgrade under toFetchHandler", () => {
     client.socket.send("enough")
     expect(await client.whenClosed()).toEqual({ code: 1001, reason: "going away", wasClean: true })
   })
+
+  it.each(["/unread", "/fails"])(
+    "closes with 1001 a socket that %s leaves unread when the route ends",
+    async (path) => {
+      const { client, done } = await open(path)
+      expect(await client.whenClosed()).toEqual({ code: 1001, reason: "going away", wasClean: true })
+      await within(done, "the end of the request")
+    }
+  )
 
   it("fails upgrade on a plain GET with our NotWebSocket, rendered as the 426 JSON, and HEAD without a body", async () => {
     const { response } = await worker("/socket")
