@@ -1,16 +1,16 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test"
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as Socket from "@effect/platform/Socket"
+import * as Socket from "@effect/platform/Socket"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Stream from "effect/Stream"
 import { describe, expect, it } from "vitest"
 import { type FetchHandlerOptions, toFetchHandler, UpgradeRefused } from "../../src/index.js"
-import { bytesOf, Client, within } from "./socket.js"
+import { bytesOf, Client, TIMEOUT_MS, within } from "./socket.js"
 
 /** The echo as @effect/platform users write it, answering text with `socket: ` in front and binary as it came. */
 const socketEcho = (socket: Socket.Socket) =>
@@ -227,6 +227,34 @@ describe("HttpServerRequest.upgrade under toFetchHandler", () => {
     const { response } = await idle("/socket", { Upgrade: "websocket" })
     const client = new Client(response.webSocket as WebSocket)
     expect(await client.whenClosed()).toEqual({ code: 1001, reason: "idle timeout", wasClean: true })
+  })
+
+  it.each([
+    ["the Worker's /echo through SELF.fetch", "self"],
+    ["a Socket route under toFetchHandler", "socket"]
+  ])("talks to %s with @effect/platform's own Socket client code", async (_, target) => {
+    const response =
+      target === "self"
+        ? await SELF.fetch("http://echo.test/echo", { headers: { Upgrade: "websocket" } })
+        : (await worker("/socket", { Upgrade: "websocket" })).response
+    const ws = response.webSocket as WebSocket
+    ws.accept()
+    const expected = target === "self" ? "echo: hello" : "socket: hello"
+    const received = await Effect.gen(function* () {
+      const socket = yield* Socket.fromWebSocket(Effect.succeed(ws))
+      const write = yield* socket.writer
+      const received: Array<string> = []
+      // @effect/platform's writer waits for the run to open the socket.
+      yield* socket.runRaw(
+        (data) => {
+          received.push(typeof data === "string" ? data : new TextDecoder().decode(data))
+          return write(new Socket.CloseEvent(1000, "thanks"))
+        },
+        { onOpen: Effect.orDie(write("hello")) }
+      )
+      return received
+    }).pipe(Effect.scoped, Effect.timeout(TIMEOUT_MS), Effect.runPromise)
+    expect(received).toEqual([expected])
   })
 
   it("answers the app's other routes as toWebHandler would", async () => {
