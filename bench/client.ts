@@ -39,18 +39,24 @@ export const clientFrame = (opcode: number, payload: Buffer): Buffer => {
 export const serverFrame = (opcode: number, payload: Buffer): Buffer =>
   Buffer.concat([header(opcode, payload.length, false), payload])
 
-/** What one connection sends, and the exact bytes it must get back for each. */
+/**
+ * What one connection sends, and the exact bytes it must get back for each: the frames are sent in turn (the
+ * n-th message is `sends[n % length]`) and the n-th answer must be `expects[n % length]`, so answers must come
+ * in order (at depth 1 they do).
+ */
 export interface Exchange {
-  readonly send: Buffer
-  readonly expect: Buffer
+  readonly sends: readonly Buffer[]
+  readonly expects: readonly Buffer[]
+  /** The upgrade request's path. Default `/echo`. */
+  readonly path?: string
 }
 
 /** The exchange for a WebSocket echo server with a prefix; for a raw TCP echo, the frame comes back as sent. */
 export const exchange = (opcode: number, payload: Buffer, prefix: string | undefined): Exchange => {
   const send = clientFrame(opcode, payload)
   return {
-    send,
-    expect: prefix === undefined ? send : serverFrame(opcode, Buffer.concat([Buffer.from(prefix), payload]))
+    sends: [send],
+    expects: [prefix === undefined ? send : serverFrame(opcode, Buffer.concat([Buffer.from(prefix), payload]))]
   }
 }
 
@@ -71,6 +77,8 @@ export class Meter {
   from = 0
   received = 0
   mismatches = 0
+  /** The first frame that mismatched, as text (for the error message). */
+  firstMismatch: string | undefined
   readonly latency: Histogram = histogram()
   record(sentAt: number, now: number) {
     if (!this.recording) return
@@ -84,6 +92,8 @@ export class Connection {
   private pending: Buffer | undefined
   private readonly times: number[] = []
   private head = 0
+  private sent = 0
+  private answered = 0
   private closing: (() => void) | undefined
   /** Called after each verified echo (closed loop sends the next one from here). */
   onEcho: (() => void) | undefined
@@ -116,7 +126,7 @@ export class Connection {
           return resolve(new Connection(socket, ex, meter, true))
         }
         socket.write(
-          `GET /echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `GET ${ex.path ?? "/echo"} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`
         )
         let head = Buffer.alloc(0)
@@ -158,13 +168,14 @@ export class Connection {
   /** Sends one message, remembering when it was meant to go (now, unless given). */
   send(at: number = performance.now()) {
     this.times.push(at)
-    this.socket.write(this.ex.send)
+    const { sends } = this.ex
+    this.socket.write(sends[this.sent++ % sends.length] as Buffer)
   }
 
   private onData(chunk: Buffer) {
     const data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk])
     let offset = 0
-    const { expect } = this.ex
+    const { expects } = this.ex
     const now = performance.now()
     for (;;) {
       const left = data.length - offset
@@ -187,8 +198,12 @@ export class Connection {
       if (this.closing !== undefined) {
         if (((data[offset] as number) & 0x0f) === CLOSE) this.closing()
       } else {
+        const expect = expects[this.answered++ % expects.length] as Buffer
         const ok = total === expect.length && data.compare(expect, 0, total, offset, offset + total) === 0
-        if (!ok) this.meter.mismatches++
+        if (!ok) {
+          this.meter.mismatches++
+          this.meter.firstMismatch ??= `${data.subarray(offset + size, offset + Math.min(total, size + 300))}`
+        }
         const sentAt = this.times[this.head++] as number
         if (this.head > 4096) {
           this.times.splice(0, this.head)

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks"
 import { Connection, type Exchange, Meter } from "./client.js"
 
 /** Opens one socket, sends one message and waits for its echo (checked byte for byte by the meter). */
-const openAndEcho = async (port: number, ex: Exchange, meter: Meter, timeoutMs: number): Promise<Connection> => {
+export const openAndEcho = async (port: number, ex: Exchange, meter: Meter, timeoutMs: number): Promise<Connection> => {
   const connection = await Connection.open(port, ex, meter, false, timeoutMs)
   const mismatches = meter.mismatches
   await new Promise<void>((resolve, reject) => {
