@@ -19,7 +19,8 @@ import { heapAfterClose } from "./heap.js"
 import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
 import { PROFILE_WORKLOADS, type ProfileWorkload, profileWorker } from "./profile.js"
-import { type Figure, headline, headlineLines, markdown, type Run, summarize, svg } from "./report.js"
+import { type Figure, headline, headlineLines, markdown, RPC_CALLS, type Run, summarize, svg } from "./report.js"
+import { echoCalls, ping } from "./rpc.js"
 import {
   buildWorkers,
   isWorkerd,
@@ -32,7 +33,7 @@ import {
   versions,
   WORKERD_FD_LIMIT
 } from "./targets.js"
-import { closeBatches, openBatches, withTimeout } from "./upgrades.js"
+import { closeBatches, openAndEcho, openBatches, withTimeout } from "./upgrades.js"
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(`--${name}`)
@@ -42,14 +43,16 @@ const option = (name: string) => {
 }
 const quick = flag("quick")
 const smoke = flag("smoke")
-/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads, requests, upgrades, firstResponse). */
+/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads, requests, upgrades, firstResponse, rpc). */
 const only = option("workloads")?.split(",")
-const DEFAULT_TARGETS: TargetId[] = ["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T2-dev", "T3-dev"]
+const DEFAULT_TARGETS: TargetId[] = ["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T2-dev", "T3-dev"]
+/** Smoke: our Worker, the Socket echo on toFetchHandler, and the NDJSON baseline that our `/rpc` is checked against. */
+const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8"]
 
 const settings = {
   mode: smoke ? "smoke" : quick ? "quick" : "full",
   repetitions: Number(option("repetitions") ?? (smoke ? 1 : 3)),
-  targets: (option("targets")?.split(",") ?? (smoke ? ["T3"] : DEFAULT_TARGETS)) as TargetId[],
+  targets: (option("targets")?.split(",") ?? (smoke ? SMOKE_TARGETS : DEFAULT_TARGETS)) as TargetId[],
   pingPong: { warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 250 : 1200 },
   closed100: { connections: 100, depth: 1, warmupMs: quick ? 100 : 300, measureMs: smoke ? 300 : quick ? 300 : 1500 },
   ramp: { connections: smoke ? 50 : quick ? 300 : 1000, parallel: 50, settleMs: quick || smoke ? 150 : 500 },
@@ -117,6 +120,8 @@ const measure = async (
     wall = seconds
   }
   const window = await run(meter, probe)
+  if (meter.firstMismatch !== undefined)
+    console.error(`${target.id}: ${window.mismatches} mismatched, first: ${JSON.stringify(meter.firstMismatch)}`)
   const clientCpu = client.user
   const serverCpu = server / wall
   const percentile = (p: number) => window.latency.getValueAtPercentile(p)
@@ -386,6 +391,35 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
       await fresh.stop()
     }
   },
+  async rpc(target) {
+    // The keep-alive first, on a connection of its own: one Ping, its Pong checked byte for byte.
+    let pongs = 0
+    try {
+      await (await openAndEcho(target.port, ping, new Meter(), 10_000)).close()
+      pongs = 1
+    } catch (error) {
+      console.error(`${target.id}: Ping got no Pong: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    const meter = new Meter()
+    const { connections: count, depth, warmupMs, measureMs } = settings.closed100
+    const connections = await connectAll(target, count, echoCalls(TEXT_20.toString(), PREFIX), meter)
+    const { msgsPerSec, serverCpuUsPerMsg, msgsPerServerCpuSec, ...figures } = await measure(
+      target,
+      (m, probe) => closedLoop(connections, m, { depth, warmupMs, measureMs, probe }),
+      meter
+    )
+    await closeAll(connections)
+    return {
+      [`${RPC_CALLS}, ${count} conns closed loop, depth ${depth}, 20 B text, NDJSON`]: {
+        callsPerSec: msgsPerSec as number,
+        serverCpuUsPerCall: serverCpuUsPerMsg as number,
+        callsPerServerCpuSec: msgsPerServerCpuSec as number,
+        ...figures,
+        pongs,
+        valid: figures.valid * pongs
+      }
+    }
+  },
   async firstResponse(target) {
     const fresh = await startTarget(target.id, { ready: answersHealth, pollMs: settings.firstResponse.pollMs })
     await fresh.stop()
@@ -395,6 +429,10 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
 
 /** Which targets each workload runs against. */
 const runsOn = (workload: string, target: TargetId): boolean => {
+  // The RPC calls: our Worker's /rpc against the hand-written NDJSON Worker, which serves nothing else.
+  if (workload === "rpc" || target === "T8") return workload === "rpc" && (target === "T3" || target === "T8")
+  // The Socket echo serves only /echo: it is there for the messages.
+  if (target === "T7") return workload === "pingPong" || workload === "closed100"
   if (workload === "requests" || workload === "upgrades" || workload === "firstResponse") return isWorkerd(target)
   // Hono and the plain Durable Object are there for the per-request, per-upgrade and 100-connection figures.
   if (workload === "rampAndOpenLoop" || workload === "payloads") return target !== "T4" && target !== "T5"
@@ -431,7 +469,7 @@ const main = async () => {
   }
   const began = Date.now()
   console.error(`building the Workers...`)
-  const bundle = buildWorkers(option("subject"))
+  const bundle = buildWorkers(option("subject"), option("reference"))
   if (settings.targets.includes("T6") && !bundle.effectExportsEchoRoom) {
     skipped.add(T6_SKIPPED)
     console.error(T6_SKIPPED)
@@ -495,9 +533,11 @@ const main = async () => {
   }
   const mismatches = runs.reduce((n, r) => n + (r.figures.mismatches ?? 0), 0)
   if (smoke) {
-    const received = runs.reduce((n, r) => n + (r.figures.msgsPerSec ?? 0), 0)
-    console.log(`smoke: ${runs.length} windows, ${mismatches} mismatches`)
-    if (mismatches > 0 || received === 0 || runs.some((r) => r.figures.valid === 0)) process.exit(1)
+    const received = runs.reduce((n, r) => n + (r.figures.msgsPerSec ?? r.figures.callsPerSec ?? 0), 0)
+    console.log(`smoke: ${runs.length} windows, ${mismatches} mismatches, ${failures.length} failed workloads`)
+    for (const line of headlineLines(result)) console.log(line)
+    const invalid = runs.some((r) => r.figures.valid === 0)
+    if (mismatches > 0 || received === 0 || invalid || failures.length > 0) process.exit(1)
     return
   }
   if (option("out") !== undefined) {

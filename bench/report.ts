@@ -69,6 +69,8 @@ const REQUESTS_426 = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": 426"
 const REQUESTS_HEALTH = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": /health")
 const UPGRADES = "upgrades:"
 const FIRST_RESPONSE = "first response"
+/** The workload name of the RPC calls (its own prefix: never a match for `CLOSED_100`). */
+export const RPC_CALLS = "Echo RPC calls"
 
 /** Our Worker's modes and the comparisons, each against its own baseline: name, target, baseline. */
 const MODES: ReadonlyArray<readonly [string, string, string]> = [
@@ -76,7 +78,10 @@ const MODES: ReadonlyArray<readonly [string, string, string]> = [
   ["hono/plain", "T4", "T2"],
   ["effect-handler/plain", "T3h", "T2"],
   ["effect-do/plain-do", "T6", "T5"],
-  ["plain-do/plain", "T5", "T2"]
+  ["plain-do/plain", "T5", "T2"],
+  // With --targets ...,T3-ref,T3h-ref --reference dist-of-another-commit/worker.js: each pipeline against its old build.
+  ["this build/reference build", "T3", "T3-ref"],
+  ["this build/reference build, handler", "T3h", "T3h-ref"]
 ]
 
 /** Each ratio is taken within one repetition (the two targets ran back to back), then the median is taken. */
@@ -162,6 +167,20 @@ const SPECS: ReadonlyArray<{
   // With --targets ...,T3-ref --reference dist-of-another-commit/worker.js: one change measured side by side.
   { name: "this build/reference build msgs/s", workload: CLOSED_100, figure: "msgsPerSec", num: "T3", den: "T3-ref" },
   {
+    name: "this build/reference build, handler msgs/s",
+    workload: CLOSED_100,
+    figure: "msgsPerSec",
+    num: "T3h",
+    den: "T3h-ref"
+  },
+  {
+    name: "this build/reference build, handler msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T3h",
+    den: "T3h-ref"
+  },
+  {
     name: "this build/reference build msgs per server-CPU-s",
     workload: CLOSED_100,
     figure: "msgsPerServerCpuSec",
@@ -182,7 +201,47 @@ const SPECS: ReadonlyArray<{
     num: "T3-ref",
     den: "T2"
   },
-  ...MODES.filter(([name]) => name !== "effect/plain").flatMap(([name, num, den]) => [
+  {
+    name: "effect-socket/plain msgs/s",
+    workload: CLOSED_100,
+    figure: "msgsPerSec",
+    num: "T7",
+    den: "T2",
+    goal: { text: "≥ 0.90", ok: (r) => r >= 0.9 }
+  },
+  {
+    name: "effect-socket/plain msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T7",
+    den: "T2",
+    goal: { text: "≥ 0.90", ok: (r) => r >= 0.9 }
+  },
+  { name: "effect-socket/plain p99, 1 conn", workload: PING_PONG, figure: "p99Us", num: "T7", den: "T2" },
+  {
+    name: "effect-socket/plain round trips/s, 1 conn",
+    workload: PING_PONG,
+    figure: "msgsPerSec",
+    num: "T7",
+    den: "T2"
+  },
+  {
+    name: "effect-socket/effect-handler msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T7",
+    den: "T3h"
+  },
+  { name: "rpc/plain-ndjson calls/s", workload: RPC_CALLS, figure: "callsPerSec", num: "T3", den: "T8" },
+  {
+    name: "rpc/plain-ndjson calls per server-CPU-s",
+    workload: RPC_CALLS,
+    figure: "callsPerServerCpuSec",
+    num: "T3",
+    den: "T8"
+  },
+  { name: "rpc/plain-ndjson p99", workload: RPC_CALLS, figure: "p99Us", num: "T3", den: "T8" },
+  ...MODES.filter(([name]) => name !== "effect/plain" && !name.startsWith("this build")).flatMap(([name, num, den]) => [
     { name: `${name} msgs/s`, workload: CLOSED_100, figure: "msgsPerSec", num, den },
     { name: `${name} msgs per server-CPU-s`, workload: CLOSED_100, figure: "msgsPerServerCpuSec", num, den },
     { name: `${name} p99, 1 conn`, workload: PING_PONG, figure: "p99Us", num, den }
@@ -249,6 +308,10 @@ const SHOWN: Record<string, string> = {
   serverCpu: "server CPU (cores)",
   serverCpuUsPerMsg: "server CPU µs/msg",
   msgsPerServerCpuSec: "msgs per server-CPU-s",
+  callsPerSec: "calls/s",
+  serverCpuUsPerCall: "server CPU µs/call",
+  callsPerServerCpuSec: "calls per server-CPU-s",
+  pongs: "Ping answered by Pong",
   clientCpu: "client CPU (cores)",
   serverRssMiB: "server RSS MiB",
   openMs: "time to open, ms",
@@ -302,17 +365,30 @@ const bundleLine = (bundle: Result["bundle"]): string => {
   }
   const effect = bundle.effect
   const goal = typeof effect === "object" ? (effect.gzip <= 60 * 1024 ? "met" : "missed") : "n/a"
+  const reference = bundle.reference === undefined ? "" : `; the reference build (T3-ref) ${size("reference")}`
   return (
     `Bundles: ours (\`npm run build\`; T3, T3h, T6) ${size("effect")} (goal ≤ 60 KiB gzip: ${goal}); ` +
-    `plain (T2) ${size("plain")}; Hono (T4) ${size("hono")}; plain Durable Object (T5) ${size("plain-do")}.`
+    `plain (T2) ${size("plain")}; Hono (T4) ${size("hono")}; plain Durable Object (T5) ${size("plain-do")}; ` +
+    `Socket echo on toFetchHandler (T7) ${size("socket")}; plain NDJSON RPC (T8) ${size("plain-ndjson")}${reference}.`
   )
 }
 
+const REFERENCE_FIGURES = [
+  "msgs/s",
+  "msgs per server-CPU-s",
+  "requests per CPU-s",
+  "upgrades per CPU-s",
+  "upgrades/s",
+  "KiB per socket",
+  "time to first response"
+]
+
 /** The lines printed last: each ratio is the median of the paired ratios; several comparisons share a line. */
 export const headlineLines = (result: Result): string[] => {
-  const value = (name: string, suffix = "") => {
-    const ratio = result.ratios.find((r) => r.name === name)
-    return `${name}: ${ratio === undefined ? "n/a" : ratio.median.toFixed(2)}${suffix}`
+  /** `name: R`, or with `of` the ratio named `of name`, shown as `name R`. */
+  const value = (name: string, suffix = "", of?: string) => {
+    const ratio = result.ratios.find((r) => r.name === (of === undefined ? name : `${of} ${name}`))
+    return `${name}${of === undefined ? ":" : ""} ${ratio === undefined ? "n/a" : ratio.median.toFixed(2)}${suffix}`
   }
   const beside = (names: readonly string[], figure: string, suffix = "") =>
     names
@@ -330,8 +406,24 @@ export const headlineLines = (result: Result): string[] => {
     beside(compared, "requests per CPU-s"),
     beside(compared, "upgrades per CPU-s"),
     beside(compared, "upgrades/s"),
-    beside(compared, "KiB per socket", " (lower is better)")
+    beside(compared, "KiB per socket", " (lower is better)"),
+    `${value("effect-socket/plain msgs/s")}   ${value("effect-socket/plain msgs per server-CPU-s")}`,
+    `${value("rpc/plain-ndjson calls/s")}   ${value("rpc/plain-ndjson calls per server-CPU-s")}`
   ]
+  // Side by side (--reference): each pipeline against its own old build, every figure both ran.
+  for (const name of ["this build/reference build", "this build/reference build, handler"]) {
+    const figures = REFERENCE_FIGURES.filter((figure) => result.ratios.some((r) => r.name === `${name} ${figure}`))
+    if (figures.length > 0) lines.push(`${name}: ${figures.map((figure) => value(figure, "", name)).join("   ")}`)
+  }
+  const gzip = (name: string) => {
+    const s = result.bundle[name]
+    return typeof s === "object" ? `${kib(s.gzip)}` : "n/a"
+  }
+  lines.push(
+    `bundles, KiB gzip: ours (T3) ${gzip("effect")}, Socket echo on toFetchHandler (T7) ${gzip("socket")}, ` +
+      `plain (T2) ${gzip("plain")}, plain NDJSON RPC (T8) ${gzip("plain-ndjson")}` +
+      (result.bundle.reference === undefined ? "" : `, reference (T3-ref) ${gzip("reference")}`)
+  )
   const first = result.summary.filter((f) => f.workload.startsWith(FIRST_RESPONSE) && f.figure === "firstResponseMs")
   if (first.length > 0)
     lines.push(`time to first response, ms (median): ${first.map((f) => `${f.target} ${fmt(f.median)}`).join(", ")}`)
@@ -398,7 +490,7 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 /** Two panels of horizontal bars: every target relative to the plain Worker, and against the TCP ceiling. */
 export const svg = (result: Result & { runs: readonly Run[] }): string => {
   const runs = result.runs
-  const shown = ["T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T2-dev", "T3-dev"].filter((t) => t in result.targets)
+  const shown = ["T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T2-dev", "T3-dev"].filter((t) => t in result.targets)
   const ratio = (workload: string, figure: string, num: string, den: string) => {
     const values = pairedRatios(runs, workload, figure, num, den)
     return values.length ? median(values) : 0

@@ -11,7 +11,7 @@ import {
   startWorkerd,
   WORKERD
 } from "../test/support/workerdServe.js"
-import { freePort, startWranglerDev, stopProcess } from "../test/support/wranglerDev.js"
+import { freePort, NOT_WEBSOCKET, startWranglerDev, stopProcess } from "../test/support/wranglerDev.js"
 import { listenerOf, sessionProcesses } from "./proc.js"
 
 export { WORKERD } from "../test/support/workerdServe.js"
@@ -21,7 +21,21 @@ export const root = fileURLToPath(new URL("../..", import.meta.url))
 const build = `${root}bench/.build/`
 const COMPATIBILITY_DATE = readWranglerToml().compatibilityDate
 
-export type TargetId = "T0" | "T1" | "T2" | "T3" | "T3h" | "T4" | "T5" | "T6" | "T2-dev" | "T3-dev" | "T3-ref"
+export type TargetId =
+  | "T0"
+  | "T1"
+  | "T2"
+  | "T3"
+  | "T3h"
+  | "T4"
+  | "T5"
+  | "T6"
+  | "T7"
+  | "T8"
+  | "T2-dev"
+  | "T3-dev"
+  | "T3-ref"
+  | "T3h-ref"
 
 export const LABELS: Record<TargetId, string> = {
   T0: "T0 raw TCP echo (node:net)",
@@ -32,9 +46,12 @@ export const LABELS: Record<TargetId, string> = {
   T4: "T4 Hono Worker, workerd serve",
   T5: "T5 plain hibernating Durable Object, workerd serve",
   T6: "T6 Effect Worker, ECHO_BACKEND=durable-object, workerd serve",
+  T7: "T7 Socket echo on toFetchHandler (test/fixtures/socket-echo), workerd serve",
+  T8: "T8 plain NDJSON RPC Worker, workerd serve",
   "T2-dev": "T2 plain Worker, wrangler dev",
   "T3-dev": "T3 Effect Worker, wrangler dev",
-  "T3-ref": "T3-ref another build of ours, workerd serve"
+  "T3-ref": "T3-ref another build of ours, workerd serve",
+  "T3h-ref": "T3h-ref another build of ours, ECHO_PIPELINE=handler, workerd serve"
 }
 
 /** The Durable Object class our bundle exports once the Durable Object backend lands, and its binding. */
@@ -45,10 +62,12 @@ const SERVED: Partial<
   Record<
     TargetId,
     {
-      readonly bundle: "effect" | "plain" | "hono" | "plain-do" | "reference"
+      readonly bundle: "effect" | "plain" | "hono" | "plain-do" | "socket" | "plain-ndjson" | "reference"
       readonly toml: string
       readonly overrides?: Record<string, string>
       readonly durableObjects?: boolean
+      /** Where a GET without Upgrade answers our 426 (the readiness check). Default `/echo`. */
+      readonly readyPath?: string
     }
   >
 > = {
@@ -63,7 +82,10 @@ const SERVED: Partial<
     overrides: { ECHO_BACKEND: "durable-object" },
     durableObjects: true
   },
-  "T3-ref": { bundle: "reference", toml: "wrangler.toml" }
+  T7: { bundle: "socket", toml: "test/fixtures/socket-echo/wrangler.toml" },
+  T8: { bundle: "plain-ndjson", toml: "bench/plain-ndjson/wrangler.toml", readyPath: "/rpc" },
+  "T3-ref": { bundle: "reference", toml: "wrangler.toml" },
+  "T3h-ref": { bundle: "reference", toml: "wrangler.toml", overrides: { ECHO_PIPELINE: "handler" } }
 }
 
 /** Targets on raw `workerd serve`: the request, upgrade and first-response workloads run against these. */
@@ -126,28 +148,46 @@ export type Bundles = {
   readonly plain: Size
   readonly hono: Size
   readonly "plain-do": Size
+  /** The Socket echo on toFetchHandler (T7): what a Worker that uses only toFetchHandler and Socket ships. */
+  readonly socket: Size
+  readonly "plain-ndjson": Size
+  /** `--reference`'s bundle (T3-ref), when given. */
+  readonly reference?: Size
   readonly effectExportsEchoRoom: boolean
 }
 
+/** The bundles wrangler builds, each from its wrangler.toml (`--config`, relative to the project). */
+const BUNDLED = {
+  effect: "wrangler.toml",
+  plain: "bench/plain/wrangler.toml",
+  hono: "bench/hono/wrangler.toml",
+  "plain-do": "bench/plain-do/wrangler.toml",
+  socket: "test/fixtures/socket-echo/wrangler.toml",
+  "plain-ndjson": "bench/plain-ndjson/wrangler.toml"
+} as const
+
 /**
- * Bundles every Worker exactly as `npm run build` does (wrangler deploy --dry-run), returns the sizes.
- * `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another build of ours.
+ * Bundles every Worker exactly as `npm run build` does (wrangler deploy --dry-run, each with its wrangler.toml),
+ * into `bench/.build/NAME/` (never `dist/`, which the package build owns), and returns the sizes. `subject`
+ * replaces our bundle on raw workerd (T3, T3h, T6) by another build of ours; `reference` is only measured.
  */
-export const buildWorkers = (subject?: string): Bundles => {
+export const buildWorkers = (subject?: string, reference?: string): Bundles => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore", env })
   rmSync(`${build}serve`, { recursive: true, force: true })
-  for (const name of ["plain", "hono", "plain-do"]) {
+  for (const [name, config] of Object.entries(BUNDLED)) {
+    if (name === "effect" && subject !== undefined) continue
     // An absolute --outdir: wrangler resolves a relative one against the config's directory.
-    execFileSync(
-      wrangler,
-      ["deploy", "--dry-run", "--outdir", `${build}${name}`, "--config", `bench/${name}/wrangler.toml`],
-      { cwd: root, stdio: "ignore", env }
-    )
+    execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}${name}`, "--config", config], {
+      cwd: root,
+      stdio: "ignore",
+      env
+    })
   }
-  mkdirSync(`${build}effect`, { recursive: true })
-  copyFileSync(subject ?? `${root}dist/worker.js`, `${build}effect/worker.js`)
+  if (subject !== undefined) {
+    mkdirSync(`${build}effect`, { recursive: true })
+    copyFileSync(subject, `${build}effect/worker.js`)
+  }
   const size = (file: string): Size => {
     const bytes = readFileSync(file)
     return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }
@@ -157,6 +197,9 @@ export const buildWorkers = (subject?: string): Bundles => {
     plain: size(`${build}plain/worker.js`),
     hono: size(`${build}hono/worker.js`),
     "plain-do": size(`${build}plain-do/worker.js`),
+    socket: size(`${build}socket/worker.js`),
+    "plain-ndjson": size(`${build}plain-ndjson/worker.js`),
+    ...(reference === undefined ? {} : { reference: size(reference) }),
     effectExportsEchoRoom: bundleExports(`${build}effect/worker.js`).includes(ECHO_ROOM.className)
   }
 }
@@ -191,7 +234,8 @@ const startServed = async (
     durableObjects: spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom) ? [ECHO_ROOM] : [],
     fdLimit: WORKERD_FD_LIMIT,
     verbose: true,
-    ready: options.ready ?? answersNotWebSocket,
+    ready:
+      options.ready ?? (spec.readyPath === undefined ? answersNotWebSocket : answersNotWebSocketAt(spec.readyPath)),
     pollMs: options.pollMs ?? 100
   })
   return {
@@ -204,6 +248,13 @@ const startServed = async (
     stop: served.stop
   }
 }
+
+/** Answers true once a GET without Upgrade to `path` returns our 426 body. */
+const answersNotWebSocketAt = (path: string) => (port: number) =>
+  fetch(`http://127.0.0.1:${port}${path}`).then(
+    async (response) => response.status === 426 && (await response.text()) === NOT_WEBSOCKET,
+    () => false
+  )
 
 /** Why T6 does not run yet. */
 export const T6_SKIPPED =
