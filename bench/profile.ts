@@ -1,21 +1,23 @@
-// `npm run bench -- --profile [seconds] [--profile-workload closed100|requests|upgrades]`: a V8 CPU profile
+// `npm run bench -- --profile [seconds] [--profile-workload closed100|requests|upgrades|rpc]`: a V8 CPU profile
 // of our Worker on workerd serve under one workload, taken through workerd's inspector, summarised by self time.
 import { execFileSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import WebSocket from "ws"
 import { startWorkerd } from "../test/support/workerdServe.js"
 import { freePort, NOT_WEBSOCKET } from "../test/support/wranglerDev.js"
 import { Connection, closedLoop, exchange, Meter, openMany, TEXT } from "./client.js"
 import { keepAliveClients } from "./http.js"
+import { echoCalls } from "./rpc.js"
 import { root, WORKERD_FD_LIMIT } from "./targets.js"
 import { closeBatches, openBatches } from "./upgrades.js"
 
-export const PROFILE_WORKLOADS = ["closed100", "requests", "upgrades"] as const
+export const PROFILE_WORKLOADS = ["closed100", "requests", "upgrades", "rpc"] as const
 /**
  * closed100: 100 connections, one 20 B message in flight each. requests: 50 keep-alive connections,
  * alternately 1000 `GET /echo` without Upgrade (426) and 1000 `GET /health`. upgrades: 500 sockets opened at
- * once (one echo each) and closed cleanly, over and over.
+ * once (one echo each) and closed cleanly, over and over. rpc: 100 connections to `/rpc?serialization=ndjson`,
+ * one `Echo` call in flight each.
  */
 export type ProfileWorkload = (typeof PROFILE_WORKLOADS)[number]
 
@@ -48,6 +50,85 @@ const inspect = async (port: number) => {
       socket.send(JSON.stringify({ id, method, params }))
     })
   return { call, close: () => socket.close() }
+}
+
+/** Where the self time goes, by the bundle module a function is in (esbuild's `// path` comment above it). */
+const GROUPS: ReadonlyArray<readonly [string, (module: string) => boolean]> = [
+  ["@effect/rpc (server, protocol, serialization)", (m) => m.includes("@effect/rpc/")],
+  [
+    "Schema encode/decode (Schema, ParseResult, SchemaAST)",
+    (m) => /effect\/dist\/esm\/(Schema|SchemaAST|ParseResult|internal\/schema\/)/.test(m)
+  ],
+  ["@effect/platform (Socket, HttpServerRequest, ...)", (m) => m.includes("@effect/platform/")],
+  ["our code (src/: the connection, toFetchHandler, routes)", (m) => m.startsWith("src/")],
+  [
+    "Effect: Stream, Channel, Mailbox, Queue",
+    (m) => /effect\/dist\/esm\/(internal\/)?(stream|channel|mailbox|queue|Stream|Channel|Mailbox|Queue)/.test(m)
+  ],
+  ["Effect: fiber runtime, core and data types", (m) => m.includes("node_modules/effect/")]
+]
+
+/** The modules of an unminified bundle: each `// path` comment and the 0-based line it starts at. */
+const modulesOf = (bundle: string) => {
+  const starts: { line: number; module: string }[] = []
+  bundle.split("\n").forEach((text, line) => {
+    const m = /^\/\/ ((?:node_modules|src)\/\S+)$/.exec(text)
+    if (m) starts.push({ line, module: m[1] as string })
+  })
+  return (line: number): string => {
+    let lo = 0
+    let hi = starts.length - 1
+    let found = "(bundle prelude)"
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const start = starts[mid] as { line: number; module: string }
+      if (start.line <= line) {
+        found = start.module
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    return found
+  }
+}
+
+/**
+ * Self time grouped: idle, GC, the runtime's own native work (`send`, `JSON`, `TextDecoder`, `(program)`), and
+ * the bundle's functions by their module's group; as percent of all samples and of the busy ones, and µs per
+ * unit of work (`units`: the calls, messages or requests answered while profiling).
+ */
+const breakdown = (profile: Profile, bundle: string, units: number) => {
+  const moduleOf = modulesOf(bundle)
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const groups = new Map<string, number>()
+  const modules = new Map<string, number>()
+  let total = 0
+  profile.samples.forEach((sample, i) => {
+    const frame = byId.get(sample)?.callFrame
+    const time = profile.timeDeltas[i] ?? 0
+    total += time
+    if (frame === undefined) return
+    let group: string
+    if (frame.functionName === "(idle)") group = "idle"
+    else if (frame.functionName === "(garbage collector)") group = "GC"
+    else if (frame.lineNumber < 0) group = "runtime: native and (program)"
+    else {
+      const module = moduleOf(frame.lineNumber)
+      modules.set(module, (modules.get(module) ?? 0) + time)
+      group = GROUPS.find(([, matches]) => matches(module))?.[0] ?? "other bundle code"
+    }
+    groups.set(group, (groups.get(group) ?? 0) + time)
+  })
+  const busy = total - (groups.get("idle") ?? 0)
+  const rows = (entries: Map<string, number>) =>
+    [...entries.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, time]) => ({
+        name,
+        ofAll: (100 * time) / total,
+        ofBusy: name === "idle" ? undefined : (100 * time) / busy,
+        usPerUnit: time / Math.max(1, units)
+      }))
+  return { totalUs: total, busyUs: busy, groups: rows(groups), modules: rows(modules).slice(0, 15) }
 }
 
 /** Self time per function, in percent of the samples, highest first. */
@@ -94,9 +175,13 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
     const stop = async () => ((await call("Profiler.stop")) as { profile: Profile }).profile
     let profile: Profile
     let summary: string
-    if (workload === "closed100") {
+    let units = 0
+    let unit = "message"
+    if (workload === "closed100" || workload === "rpc") {
       const meter = new Meter()
-      const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
+      const text = "0123456789abcdefghij"
+      const ex = workload === "rpc" ? echoCalls(text, "echo: ") : exchange(TEXT, Buffer.from(text), "echo: ")
+      if (workload === "rpc") unit = "call"
       const connections = await openMany(100, 50, () => Connection.open(port, ex, meter, false))
       let stopped: Promise<Profile> | undefined
       const window = await closedLoop(connections, meter, {
@@ -110,7 +195,8 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
       })
       profile = await (stopped as Promise<Profile>)
       await Promise.all(connections.map((c) => c.close()))
-      summary = `${Math.round(window.received / window.seconds)} msgs/s while profiling, ${window.mismatches} mismatches`
+      units = window.received
+      summary = `${Math.round(window.received / window.seconds)} ${unit}s/s while profiling, ${window.mismatches} mismatches`
     } else if (workload === "requests") {
       const clients = keepAliveClients(port, 50)
       const notWebSocket = { path: "/echo", status: 426, contentType: "application/json", body: NOT_WEBSOCKET }
@@ -130,6 +216,8 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
       }
       profile = await stop()
       clients.close()
+      units = ok
+      unit = "request"
       summary = `${Math.round(ok / seconds)} requests/s while profiling (half 426, half /health), ${failures} failures`
     } else {
       const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
@@ -146,6 +234,8 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
         unclean += (await closeBatches(opened.connections, 500)).unclean
       }
       profile = await stop()
+      units = upgrades
+      unit = "upgrade"
       summary = `${Math.round(upgrades / seconds)} upgrades/s (open, one echo, close) while profiling, ${failures} failures, ${unclean} unclean closes`
     }
     close()
@@ -154,8 +244,20 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
     console.log(
       `profile (${workload}): bench/.build/profile/worker.cpuprofile (open in Chrome DevTools); self time, top 30:`
     )
-    for (const [name, percent] of selfTimes(profile).slice(0, 30))
-      console.log(`${percent.toFixed(1).padStart(6)}%  ${name}`)
+    const moduleOf = modulesOf(readFileSync(`${dir}worker.js`, "utf8"))
+    for (const [name, percent] of selfTimes(profile).slice(0, 30)) {
+      const line = Number(/worker\.js:(\d+)$/.exec(name)?.[1] ?? 0)
+      console.log(`${percent.toFixed(1).padStart(6)}%  ${name}${line > 0 ? `  (${moduleOf(line - 1)})` : ""}`)
+    }
+    const grouped = breakdown(profile, readFileSync(`${dir}worker.js`, "utf8"), units)
+    const row = (r: (typeof grouped.groups)[number]) =>
+      `${r.ofAll.toFixed(1).padStart(6)}%  ${r.ofBusy === undefined ? "      " : `${r.ofBusy.toFixed(1).padStart(5)}%`}  ${r.usPerUnit.toFixed(2).padStart(6)} µs  ${r.name}`
+    console.log(`\nself time by group: of all samples, of the busy ones, µs per ${unit} (${units} ${unit}s):`)
+    for (const r of grouped.groups) console.log(row(r))
+    console.log(`busy: ${(grouped.busyUs / Math.max(1, units)).toFixed(2)} µs per ${unit} on the isolate's thread`)
+    console.log("\nself time by module, top 15 (bundle code only):")
+    for (const r of grouped.modules) console.log(row(r))
+    writeFileSync(`${dir}breakdown.json`, `${JSON.stringify({ workload, units, unit, ...grouped }, null, 2)}\n`)
   } finally {
     await server.stop()
   }
