@@ -1,96 +1,31 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { mkdir } from "node:fs/promises"
+import type { BrowserContext } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { echoThroughBrowser, expectedBrowserEcho, launchChromium, openTab } from "./chromium.js"
 import { echoUrl, origin } from "./wsClient.js"
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
-
-let profile: string
 let browser: BrowserContext
+let closeBrowser: (() => Promise<void>) | undefined
 
 beforeAll(async () => {
-  profile = await mkdtemp(join(tmpdir(), "websocket-echo-chromium-"))
   await mkdir("test-results", { recursive: true })
-  // A persistent context is how Playwright takes a fresh --user-data-dir of our own.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1280, height: 800 }
-  })
-  // A wrong echo fails within a test's time, naming what the page never showed.
-  browser.setDefaultTimeout(10_000)
+  ;({ browser, close: closeBrowser } = await launchChromium())
 })
 
-afterAll(async () => {
-  await browser?.close()
-  if (profile) await rm(profile, { recursive: true, force: true })
-})
-
-/** A new tab that records console errors, page errors and every URL it asks for. */
-const openTab = async (): Promise<{ page: Page; problems: Array<string>; requested: Array<string> }> => {
-  const page = await browser.newPage()
-  const problems: Array<string> = []
-  const requested: Array<string> = []
-  page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") problems.push(message.text())
-  })
-  page.on("pageerror", (error) => problems.push(error.message))
-  page.on("request", (request) => requested.push(request.url()))
-  page.on("websocket", (socket) => requested.push(socket.url()))
-  return { page, problems, requested }
-}
+afterAll(() => closeBrowser?.())
 
 describe("Chromium against wrangler dev", () => {
   it("echoes through the browser's own WebSocket API: text, ArrayBuffer, and close 4000 mirrored", async () => {
-    const { page, problems } = await openTab()
+    const { page, problems } = await openTab(browser)
     // Any page of this origin will do; the debug page asks for nothing else (no favicon request either).
     await page.goto(`${origin()}/`)
-    const seen = await page.evaluate(async (url) => {
-      const socket = new WebSocket(url)
-      socket.binaryType = "arraybuffer"
-      const received: Array<string | Array<number>> = []
-      const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve, reject) => {
-        socket.onclose = (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })
-        setTimeout(() => reject(new Error(`no close within 10 s; received ${JSON.stringify(received)}`)), 10_000)
-      })
-      await new Promise((resolve, reject) => {
-        socket.onopen = resolve
-        socket.onerror = reject
-      })
-      const two = new Promise<void>((resolve) => {
-        socket.onmessage = (event) => {
-          received.push(typeof event.data === "string" ? event.data : Array.from(new Uint8Array(event.data)))
-          if (received.length === 2) resolve()
-        }
-      })
-      socket.send("hello from chromium")
-      socket.send(new Uint8Array([0, 1, 254, 255]).buffer)
-      await two
-      socket.close(4000, "browser done")
-      return { received, closed: await closed }
-    }, echoUrl())
-    expect(seen).toEqual({
-      received: ["echo: hello from chromium", [...new TextEncoder().encode("echo: "), 0, 1, 254, 255]],
-      closed: { code: 4000, reason: "browser done", wasClean: true }
-    })
+    expect(await echoThroughBrowser(page, echoUrl())).toEqual(expectedBrowserEcho)
     expect(problems).toEqual([])
     await page.close()
   })
 
   it("agrees on a subprotocol the browser offers, which it requires before it opens", async () => {
-    const { page, problems } = await openTab()
+    const { page, problems } = await openTab(browser)
     await page.goto(`${origin()}/`)
     const seen = await page.evaluate(async (url) => {
       const socket = new WebSocket(url, ["mqtt", "chat"])
@@ -116,7 +51,7 @@ describe("Chromium against wrangler dev", () => {
     ["phone", { width: 390, height: 844 }]
   ] as const) {
     it(`serves a debug page that a person can use, on a ${device}`, async () => {
-      const { page, problems, requested } = await openTab()
+      const { page, problems, requested } = await openTab(browser)
       await page.setViewportSize(viewport)
       await page.goto(`${origin()}/`)
       const state = page.locator("#state")
@@ -186,7 +121,7 @@ describe("Chromium against wrangler dev", () => {
   }
 
   it("keeps the log to the last 1000 frames", async () => {
-    const { page, problems } = await openTab()
+    const { page, problems } = await openTab(browser)
     await page.goto(`${origin()}/`)
     await page.press("#url", "Enter")
     await page
