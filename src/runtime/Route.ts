@@ -1,7 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { name, version } from "../../package.json"
 import { errorResponse, type HttpError, InternalError, MethodNotAllowed, NotFound } from "../domain/HttpError.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
@@ -10,6 +9,7 @@ import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { echoPrograms } from "./Echo.js"
 import { rpcResponse } from "./EchoRpc.js"
 import { type AcceptedUpgrade, checkUpgrade, type RequestLifetime, upgradeOptions } from "./Handshake.js"
+import { name, version } from "./Package.js"
 
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
 const notFound = new NotFound()
