@@ -18,7 +18,13 @@ import {
 import { heapAfterClose } from "./heap.js"
 import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
-import { PROFILE_WORKLOADS, type ProfileWorkload, profileWorker } from "./profile.js"
+import {
+  PROFILE_TARGETS,
+  PROFILE_WORKLOADS,
+  type ProfileTarget,
+  type ProfileWorkload,
+  profileWorker
+} from "./profile.js"
 import { type Figure, headline, headlineLines, markdown, RPC_CALLS, type Run, summarize, svg } from "./report.js"
 import { echoCalls, ping } from "./rpc.js"
 import {
@@ -325,7 +331,7 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
       return {}
     }
     // A fresh server of the target: its memory starts from the same place for every target and repetition.
-    const fresh = await startTarget(target.id)
+    const fresh = await startTarget(target.id, { reference: option("reference") })
     const opened: Connection[] = []
     try {
       const pid = fresh.processes()[0]
@@ -421,7 +427,11 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
     }
   },
   async firstResponse(target) {
-    const fresh = await startTarget(target.id, { ready: answersHealth, pollMs: settings.firstResponse.pollMs })
+    const fresh = await startTarget(target.id, {
+      reference: option("reference"),
+      ready: answersHealth,
+      pollMs: settings.firstResponse.pollMs
+    })
     await fresh.stop()
     return { "first response of a fresh workerd": { firstResponseMs: fresh.readyMs ?? 0, valid: 1 } }
   }
@@ -455,7 +465,10 @@ const main = async () => {
     const workload = (option("profile-workload") ?? "closed100") as ProfileWorkload
     if (!PROFILE_WORKLOADS.includes(workload))
       throw new Error(`--profile-workload is one of ${PROFILE_WORKLOADS.join(", ")}, not ${workload}`)
-    return profileWorker(Number.isFinite(seconds) ? seconds : 5, workload)
+    const target = (option("profile-target") ?? "T3") as ProfileTarget
+    if (!(target in PROFILE_TARGETS))
+      throw new Error(`--profile-target is one of ${Object.keys(PROFILE_TARGETS).join(", ")}, not ${target}`)
+    return profileWorker(Number.isFinite(seconds) ? seconds : 5, workload, target)
   }
   const wantsUpgrades = only === undefined || only.includes("upgrades")
   if (wantsUpgrades && (openFilesLimit(process.pid) ?? 0) < fdNeeded() && process.env.BENCH_FD_RAISED !== "1") {

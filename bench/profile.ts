@@ -1,5 +1,6 @@
-// `npm run bench -- --profile [seconds] [--profile-workload closed100|requests|upgrades|rpc]`: a V8 CPU profile
-// of our Worker on workerd serve under one workload, taken through workerd's inspector, summarised by self time.
+// `npm run bench -- --profile [seconds] [--profile-workload closed100|requests|upgrades|rpc] [--profile-target T3|T7]`:
+// a V8 CPU profile of our Worker (or the Socket echo) on workerd serve under one workload, taken through workerd's
+// inspector, summarised by self time and by the bundle module it is spent in.
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
@@ -72,7 +73,8 @@ const GROUPS: ReadonlyArray<readonly [string, (module: string) => boolean]> = [
 const modulesOf = (bundle: string) => {
   const starts: { line: number; module: string }[] = []
   bundle.split("\n").forEach((text, line) => {
-    const m = /^\/\/ ((?:node_modules|src)\/\S+)$/.exec(text)
+    // Paths are relative to the wrangler.toml's directory: the fixture's start with ../../../.
+    const m = /^\/\/ (?:\.\.\/)*(\S+\.(?:m?js|ts))$/.exec(text)
     if (m) starts.push({ line, module: m[1] as string })
   })
   return (line: number): string => {
@@ -114,7 +116,7 @@ const breakdown = (profile: Profile, bundle: string, units: number) => {
     else {
       const module = moduleOf(frame.lineNumber)
       modules.set(module, (modules.get(module) ?? 0) + time)
-      group = GROUPS.find(([, matches]) => matches(module))?.[0] ?? "other bundle code"
+      group = GROUPS.find(([, matches]) => matches(module))?.[0] ?? "other bundle code (the entry, other packages)"
     }
     groups.set(group, (groups.get(group) ?? 0) + time)
   })
@@ -152,21 +154,42 @@ const selfTimes = (profile: Profile): [string, number][] => {
  * functions and classes) into `bench/.build/NAME/`, served by workerd with wrangler.toml's date, flags and
  * [vars] (and `overrides`), as for T3, with its inspector on a free port.
  */
-export const startInspectable = async (name: string, overrides: Record<string, string> = {}) => {
+export const startInspectable = async (
+  name: string,
+  overrides: Record<string, string> = {},
+  config: string = PROFILE_TARGETS.T3
+) => {
   const dir = `${root}bench/.build/${name}/`
   mkdirSync(dir, { recursive: true })
-  execFileSync(`${root}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir, "--minify=false"], {
-    cwd: root,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" }
-  })
+  execFileSync(
+    `${root}node_modules/.bin/wrangler`,
+    ["deploy", "--dry-run", "--outdir", dir, "--minify=false", "--config", config],
+    { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } }
+  )
   const inspector = await freePort()
-  const server = await startWorkerd({ dir, inspectorPort: inspector, fdLimit: WORKERD_FD_LIMIT, overrides })
+  const server = await startWorkerd({
+    dir,
+    wranglerToml: `${root}${config}`,
+    inspectorPort: inspector,
+    fdLimit: WORKERD_FD_LIMIT,
+    overrides
+  })
   return { dir, inspector, server }
 }
 
-export const profileWorker = async (seconds: number, workload: ProfileWorkload = "closed100") => {
-  const { dir, inspector, server } = await startInspectable("profile")
+/** The Workers a profile can be taken of, by their wrangler.toml: ours (T3), the Socket echo on toFetchHandler (T7). */
+export const PROFILE_TARGETS = { T3: "wrangler.toml", T7: "test/fixtures/socket-echo/wrangler.toml" } as const
+export type ProfileTarget = keyof typeof PROFILE_TARGETS
+
+export const profileWorker = async (
+  seconds: number,
+  workload: ProfileWorkload = "closed100",
+  target: ProfileTarget = "T3"
+) => {
+  // The Socket echo serves only /echo.
+  if (target === "T7" && workload !== "closed100" && workload !== "upgrades")
+    throw new Error(`--profile-target T7 profiles closed100 or upgrades, not ${workload}`)
+  const { dir, inspector, server } = await startInspectable("profile", {}, PROFILE_TARGETS[target])
   const port = server.port
   try {
     const { call, close } = await inspect(inspector)
@@ -242,7 +265,7 @@ export const profileWorker = async (seconds: number, workload: ProfileWorkload =
     writeFileSync(`${dir}worker.cpuprofile`, JSON.stringify(profile))
     console.log(summary)
     console.log(
-      `profile (${workload}): bench/.build/profile/worker.cpuprofile (open in Chrome DevTools); self time, top 30:`
+      `profile (${target}, ${workload}): bench/.build/profile/worker.cpuprofile (open in Chrome DevTools); self time, top 30:`
     )
     const moduleOf = modulesOf(readFileSync(`${dir}worker.js`, "utf8"))
     for (const [name, percent] of selfTimes(profile).slice(0, 30)) {
