@@ -10,11 +10,15 @@ export const random = (seed: number) => {
   }
 }
 
-/** One odd request: its raw bytes, its method, and whether it asks for a WebSocket upgrade. */
+/** One odd request: its raw bytes, its method and request target, and whether it asks for a WebSocket upgrade. */
 export interface FuzzRequest {
   readonly bytes: Buffer
   readonly method: string
+  /** The request target as sent; `?` for garbage. */
+  readonly target: string
   readonly handshake: boolean
+  /** Bytes after the head: after a 101, the server reads them as WebSocket frames. */
+  readonly bodyBytes: number
 }
 
 const METHODS = [
@@ -48,7 +52,19 @@ const PATHS = [
   "http://127.0.0.1/echo",
   `/${"a".repeat(8_000)}`,
   "/health",
-  "/é"
+  "/é",
+  // The RPC route, with each serialization and values it refuses (400 before the upgrade).
+  "/rpc",
+  "/rpc",
+  "/rpc/",
+  "/RPC",
+  "/rpc?serialization=json",
+  "/rpc?serialization=ndjson",
+  "/rpc?serialization=msgpack",
+  "/rpc?serialization=xml",
+  "/rpc?serialization=",
+  "/rpc?serialization=msgpack&serialization=%ff",
+  "/rpc?serialization=%00"
 ]
 const VERSIONS = ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.1x", ""]
 
@@ -66,25 +82,35 @@ export const fuzzRequests = (count: number, host: string, seed = 6455): Readonly
       )
       const prefix = chance(0.5) ? Buffer.from("GET /echo HTTP/1.1\r\n") : Buffer.alloc(0)
       const bytes = Buffer.concat([prefix, garbage, Buffer.from("\r\n\r\n")])
-      requests.push({ bytes, method: "?", handshake: false })
+      requests.push({ bytes, method: "?", target: "?", handshake: false, bodyBytes: 0 })
       continue
     }
     const method = pick(METHODS)
     const headers: Array<string> = []
     if (!chance(0.05)) headers.push(`Host: ${host}`)
-    const upgrade = chance(0.6)
-      ? pick(["websocket", "WebSocket", "websocket, h2c", "h2c", "", "websocket\u0000"])
-      : undefined
+    // One request in ten carries a complete, valid handshake, so that odd methods, targets, versions and extra
+    // headers also reach the routes' own upgrade paths; the rest get each handshake header at random.
+    const complete = chance(0.1)
+    const upgrade =
+      complete || chance(0.6)
+        ? complete
+          ? "websocket"
+          : pick(["websocket", "WebSocket", "websocket, h2c", "h2c", "", "websocket\u0000"])
+        : undefined
     if (upgrade !== undefined) headers.push(`Upgrade: ${upgrade}`)
-    if (chance(0.6))
-      headers.push(
-        `Connection: ${pick(["Upgrade", "upgrade", "keep-alive, Upgrade", "close", "", "Upgrade, Upgrade"])}`
-      )
-    if (chance(0.6)) {
-      headers.push(`Sec-WebSocket-Key: ${pick(["dGhlIHNhbXBsZSBub25jZQ==", "", "abc", "!!!!", "x".repeat(300)])}`)
+    if (complete) {
+      headers.push("Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13")
+    } else {
+      if (chance(0.6))
+        headers.push(
+          `Connection: ${pick(["Upgrade", "upgrade", "keep-alive, Upgrade", "close", "", "Upgrade, Upgrade"])}`
+        )
+      if (chance(0.6)) {
+        headers.push(`Sec-WebSocket-Key: ${pick(["dGhlIHNhbXBsZSBub25jZQ==", "", "abc", "!!!!", "x".repeat(300)])}`)
+      }
+      if (chance(0.6))
+        headers.push(`Sec-WebSocket-Version: ${pick(["13", "13", "8", "", "13, 8", "abc", "99999999999"])}`)
     }
-    if (chance(0.6))
-      headers.push(`Sec-WebSocket-Version: ${pick(["13", "13", "8", "", "13, 8", "abc", "99999999999"])}`)
     if (chance(0.2))
       headers.push(`Origin: ${pick(["https://a.example", "null", "", "garbage", "https://x.example:99999"])}`)
     if (chance(0.1)) headers.push(`Sec-WebSocket-Extensions: ${pick(["permessage-deflate", "x-unknown", ";;;"])}`)
@@ -105,11 +131,14 @@ export const fuzzRequests = (count: number, host: string, seed = 6455): Readonly
       headers.push("Transfer-Encoding: chunked")
       body = pick(["5\r\nhello\r\n0\r\n\r\n", "0\r\n\r\n"])
     }
-    const line = `${method} ${pick(PATHS)} ${pick(VERSIONS)}`.trimEnd()
+    const target = pick(PATHS)
+    const line = `${method} ${target} ${pick(VERSIONS)}`.trimEnd()
     requests.push({
       bytes: Buffer.from(`${line}\r\n${headers.join("\r\n")}\r\n\r\n${body}`, "latin1"),
       method,
-      handshake: upgrade !== undefined && /websocket/i.test(upgrade)
+      target,
+      handshake: upgrade !== undefined && /websocket/i.test(upgrade),
+      bodyBytes: body.length
     })
   }
   return requests

@@ -105,6 +105,7 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
 
   // 1. Request fuzz: odd and malformed HTTP, straight onto TCP.
   const statuses = new Map<string, number>()
+  const rpcStatuses = new Map<string, number>()
   const fuzz = await phase("request fuzz", SIZE.fuzz, async () => {
     let bad = 0
     const runtime5xx = new Map<string, number>()
@@ -125,7 +126,13 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
         status = String(head.status)
         if (head.status === 101) {
           socket.send(Op.Close, closePayload(1000))
-          await socket.ending(5_000)
+          // Our close is mirrored, unless the request's body, read as frames, failed the socket first (1002).
+          const ending = await socket.ending(5_000)
+          const answered = request.bodyBytes === 0 ? ending.close?.code === 1000 : ending.close !== undefined
+          if (!answered) {
+            bad++
+            failures.push(`fuzz #${i}: a 101 whose close was answered with ${ending.close?.code ?? "nothing"}`)
+          }
         }
         if (head.status >= 500) {
           const body = await within(socket.readBody(head), 5_000, "body").catch(() => "")
@@ -146,12 +153,17 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
         socket.destroy()
       }
       statuses.set(status, (statuses.get(status) ?? 0) + 1)
+      if (request.target.startsWith("/rpc")) rpcStatuses.set(status, (rpcStatuses.get(status) ?? 0) + 1)
     })
     if (exitedAt !== undefined) {
       bad++
       failures.push(`fuzz: workerd stopped accepting connections at request #${exitedAt}`)
     }
-    const spread = [...statuses.entries()].sort().map(([status, n]) => `${status}×${n}`)
+    const spread = (counts: Map<string, number>) =>
+      [...counts.entries()]
+        .sort()
+        .map(([status, n]) => `${status}×${n}`)
+        .join(", ")
     const log = plain.output()
     const refused101 =
       log.match(/Worker tried to return a WebSocket in a response to a request which did not contain/g)?.length ?? 0
@@ -160,7 +172,7 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
     const runtimeSpread = [...runtime5xx.entries()].map(([status, n]) => `${status}×${n}`).join(", ")
     return {
       failures: bad,
-      detail: `${spread.join(", ")}. 5xx written by workerd, not by the Worker: ${runtimeSpread} (501: unknown method; 500: request target not a path ${badUrl}, bad Content-Length ${badLength}, a 101 refused because Upgrade was not exactly \`websocket\` ${refused101})`
+      detail: `${spread(statuses)} (of them at /rpc…: ${spread(rpcStatuses)}). 5xx written by workerd, not by the Worker: ${runtimeSpread} (501: unknown method; 500: request target not a path ${badUrl}, bad Content-Length ${badLength}, a 101 refused because Upgrade was not exactly \`websocket\` ${refused101})`
     }
   })
   const plainAlive = await echoOnce(plain.port, "after fuzz", true).then(
