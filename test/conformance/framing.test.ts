@@ -1,12 +1,14 @@
 import { describe, expect, inject, it } from "vitest"
 import { platformGap } from "./platformGap.js"
 import { closePayload, type Ending, Op, type RawSocket, upgraded } from "./rawSocket.js"
+import { type Target, targets } from "./targets.js"
 
 const port = inject("port")
 const PREFIX = Buffer.from("echo: ")
 const LIMIT = 1_048_576
+const [echo] = targets(inject("mode")) as [Target, Target]
 /** A hibernatable socket failed by the runtime keeps its TCP connection open: a known platform gap, below. */
-const hibernating = inject("mode") === "durable-object"
+const hibernating = echo.hibernating
 
 /** The server failed the connection (RFC 6455 §7.1.7): close 1002, then TCP closed. */
 const expectProtocolError = (ending: Ending) => {
@@ -14,12 +16,12 @@ const expectProtocolError = (ending: Ending) => {
   if (!hibernating) expect(ending.tcpClosed).toBe(true)
 }
 
-/** Opens a socket, runs `act`, and returns how the server ended it (nothing echoed in between). */
-const afterSending = async (act: (socket: RawSocket) => void) => {
-  const socket = await upgraded(port)
+/** Opens a socket at the target, runs `act`, and returns how the server ended it (nothing answered in between). */
+const afterSending = async (act: (socket: RawSocket) => void, target: Target = echo) => {
+  const socket = await upgraded(port, {}, target.path)
   act(socket)
   // In a room the TCP connection is never closed after a protocol error; 2 s is ample for the close frame.
-  const ending = await socket.ending(hibernating ? 2_000 : undefined)
+  const ending = await socket.ending(target.hibernating ? 2_000 : undefined)
   socket.destroy()
   return ending
 }
@@ -158,60 +160,65 @@ describe("ping and pong (RFC 6455 §5.5.2, §5.5.3)", () => {
   })
 })
 
-describe("closing handshake (RFC 6455 §5.5.1, §7)", () => {
-  const closeWith = (payload: Buffer) => afterSending((socket) => socket.send(Op.Close, payload))
+for (const target of targets(inject("mode"))) {
+  describe(`closing handshake at ${target.path} (RFC 6455 §5.5.1, §7)`, () => {
+    const closeWith = (payload: Buffer) => afterSending((socket) => socket.send(Op.Close, payload), target)
 
-  it("§7.4: every code valid on the wire is mirrored with its reason, then TCP is closed", async () => {
-    for (const code of [
-      1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999
-    ]) {
-      const ending = await closeWith(closePayload(code, `bye ${code}`))
-      expect(ending.close, `code ${code}`).toEqual({ code, reason: `bye ${code}` })
-      expect(ending.tcpClosed).toBe(true)
-    }
-  })
-
-  it("§7.1.5: a close frame without a code is answered with 1000", async () => {
-    const ending = await closeWith(Buffer.alloc(0))
-    expect(ending.close).toEqual({ code: 1000, reason: "" })
-    expect(ending.tcpClosed).toBe(true)
-  })
-
-  it("§7.4.1: codes that must never be sent (0, 999, 1004, 1006, 1015, 1016, 2999, 5000, 65535) get 1002", async () => {
-    for (const code of [0, 999, 1004, 1006, 1015, 1016, 2999, 5000, 65_535]) {
-      const ending = await closeWith(closePayload(code, "odd"))
-      expect(ending.close, `code ${code}`).toEqual({ code: 1002, reason: "invalid close code" })
-      expect(ending.tcpClosed).toBe(true)
-    }
-  })
-
-  it("§5.5: a reason of 123 bytes (the most a close frame holds) is mirrored byte for byte", async () => {
-    const reason = `${"é".repeat(61)}x`
-    expect(Buffer.byteLength(reason)).toBe(123)
-    expect((await closeWith(closePayload(4001, reason))).close).toEqual({ code: 4001, reason })
-  })
-
-  it("§5.5.1: data sent after a close frame is ignored", async () => {
-    const ending = await afterSending((socket) => {
-      socket.send(Op.Close, closePayload(1000, "done"))
-      socket.send(Op.Text, "too late")
+    it("§7.4: every code valid on the wire is mirrored with its reason, then TCP is closed", async () => {
+      for (const code of [
+        1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999
+      ]) {
+        const ending = await closeWith(closePayload(code, `bye ${code}`))
+        expect(ending.close, `code ${code}`).toEqual({ code, reason: `bye ${code}` })
+        expect(ending.tcpClosed).toBe(true)
+      }
     })
-    expect(ending.before).toEqual([])
-    expect(ending.close).toEqual({ code: 1000, reason: "done" })
-  })
 
-  it("§7.1.7: a TCP reset without a close leaves the server healthy for the next socket", async () => {
-    for (let i = 0; i < 20; i++) {
-      const socket = await upgraded(port)
-      socket.send(Op.Text, `doomed ${i}`)
-      expect((await socket.nextMessage()).payload.toString()).toBe(`echo: doomed ${i}`)
-      socket.reset()
-    }
-    const survivor = await upgraded(port)
-    survivor.send(Op.Text, "still there?")
-    expect((await survivor.nextMessage()).payload.toString()).toBe("echo: still there?")
-    survivor.destroy()
+    it("§7.1.5: a close frame without a code is answered with 1000", async () => {
+      const ending = await closeWith(Buffer.alloc(0))
+      expect(ending.close).toEqual({ code: 1000, reason: "" })
+      expect(ending.tcpClosed).toBe(true)
+    })
+
+    it("§7.4.1: codes that must never be sent (0, 999, 1004, 1006, 1015, 1016, 2999, 5000, 65535) get 1002", async () => {
+      for (const code of [0, 999, 1004, 1006, 1015, 1016, 2999, 5000, 65_535]) {
+        const ending = await closeWith(closePayload(code, "odd"))
+        expect(ending.close, `code ${code}`).toEqual({ code: 1002, reason: "invalid close code" })
+        expect(ending.tcpClosed).toBe(true)
+      }
+    })
+
+    it("§5.5: a reason of 123 bytes (the most a close frame holds) is mirrored byte for byte", async () => {
+      const reason = `${"é".repeat(61)}x`
+      expect(Buffer.byteLength(reason)).toBe(123)
+      expect((await closeWith(closePayload(4001, reason))).close).toEqual({ code: 4001, reason })
+    })
+
+    it("§5.5.1: data sent after a close frame is ignored", async () => {
+      const ending = await afterSending((socket) => {
+        socket.send(Op.Close, closePayload(1000, "done"))
+        socket.send(Op.Text, "too late")
+      }, target)
+      expect(ending.before).toEqual([])
+      expect(ending.close).toEqual({ code: 1000, reason: "done" })
+    })
+
+    it("§7.1.7: a TCP reset without a close leaves the server healthy for the next socket", async () => {
+      for (let i = 0; i < 20; i++) {
+        const socket = await upgraded(port, {}, target.path)
+        await target.exchange(socket)
+        socket.reset()
+      }
+      const survivor = await upgraded(port, {}, target.path)
+      await target.exchange(survivor)
+      survivor.destroy()
+    })
   })
+}
+
+// How the runtime reads odd close frames: the same for every route, so asserted at /echo.
+describe("closing handshake: known gaps of the runtime", () => {
+  const closeWith = (payload: Buffer) => afterSending((socket) => socket.send(Op.Close, payload))
 
   platformGap(
     "code 1005 on the wire is indistinguishable from no code, so it is answered with 1000",
@@ -298,25 +305,29 @@ describe("message size limit (MAX_MESSAGE_BYTES = 1 MiB)", () => {
     expect([echoed.opcode, echoed.payload.length]).toEqual([Op.Binary, PREFIX.length + LIMIT])
     socket.destroy()
   })
-
-  it("closes with 1009 at 1 MiB + 1 byte, text or binary, in one frame", async () => {
-    for (const [opcode, payload] of [
-      [Op.Binary, Buffer.alloc(LIMIT + 1)],
-      [Op.Text, Buffer.from("x".repeat(LIMIT + 1))]
-    ] as const) {
-      const ending = await afterSending((socket) => socket.send(opcode, payload))
-      expect(ending.before).toEqual([])
-      expect(ending.close).toEqual({ code: 1009, reason: "message too big" })
-      expect(ending.tcpClosed).toBe(true)
-    }
-  })
-
-  it("closes with 1009 at 1 MiB + 1 byte reached through 1,025 small fragments", async () => {
-    const ending = await afterSending((socket) => {
-      const chunk = Buffer.alloc(1024, 0x62)
-      for (let i = 0; i < 1024; i++) socket.send(i === 0 ? Op.Text : Op.Continuation, chunk, { fin: false })
-      socket.send(Op.Continuation, "!")
-    })
-    expect(ending.close).toEqual({ code: 1009, reason: "message too big" })
-  })
 })
+
+for (const target of targets(inject("mode"))) {
+  describe(`message size limit at ${target.path} (MAX_MESSAGE_BYTES = 1 MiB)`, () => {
+    it("closes with 1009 at 1 MiB + 1 byte, text or binary, in one frame", async () => {
+      for (const [opcode, payload] of [
+        [Op.Binary, Buffer.alloc(LIMIT + 1)],
+        [Op.Text, Buffer.from("x".repeat(LIMIT + 1))]
+      ] as const) {
+        const ending = await afterSending((socket) => socket.send(opcode, payload), target)
+        expect(ending.before).toEqual([])
+        expect(ending.close).toEqual({ code: 1009, reason: "message too big" })
+        expect(ending.tcpClosed).toBe(true)
+      }
+    })
+
+    it("closes with 1009 at 1 MiB + 1 byte reached through 1,025 small fragments", async () => {
+      const ending = await afterSending((socket) => {
+        const chunk = Buffer.alloc(1024, 0x62)
+        for (let i = 0; i < 1024; i++) socket.send(i === 0 ? Op.Text : Op.Continuation, chunk, { fin: false })
+        socket.send(Op.Continuation, "!")
+      }, target)
+      expect(ending.close).toEqual({ code: 1009, reason: "message too big" })
+    })
+  })
+}

@@ -1,74 +1,85 @@
 import { createHash } from "node:crypto"
 import { describe, expect, inject, it } from "vitest"
 import { platformGap } from "./platformGap.js"
-import { handshake, newKey, Op, type RawSocket, type ResponseHead } from "./rawSocket.js"
+import { handshake, newKey, type RawSocket, type ResponseHead } from "./rawSocket.js"
+import { type Target, targets } from "./targets.js"
 
 const port = inject("port")
+const [echo] = targets(inject("mode")) as [Target, Target]
 
 /** RFC 6455 §4.2.2: base64(SHA-1(key + GUID)). */
 const acceptFor = (key: string) =>
   createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64")
 
-/** Asserts a complete 101 for `key`, then that the socket echoes. */
-const expectEchoingUpgrade = async (socket: RawSocket, head: ResponseHead, key: string) => {
+/** Asserts a complete 101 for `key`, then that the target serves the socket. */
+const expectServedUpgrade = async (target: Target, socket: RawSocket, head: ResponseHead, key: string) => {
   expect(head.status).toBe(101)
   expect(head.headers.upgrade?.toLowerCase()).toBe("websocket")
   expect(head.headers.connection?.toLowerCase()).toBe("upgrade")
   expect(head.headers["sec-websocket-accept"]).toBe(acceptFor(key))
-  socket.send(Op.Text, "ping?")
-  const message = await socket.nextMessage()
-  expect([message.opcode, message.payload.toString()]).toEqual([Op.Text, "echo: ping?"])
+  await target.exchange(socket)
   socket.destroy()
 }
 
-describe("opening handshake (RFC 6455 §4.1, §4.2)", () => {
-  it("§4.2.1: Upgrade and Connection tokens are case-insensitive → 101 with the right Sec-WebSocket-Accept", async () => {
-    for (const [upgrade, connection] of [
-      ["WebSocket", "upgrade"],
-      ["WEBSOCKET", "UPGRADE"]
-    ] as const) {
+for (const target of targets(inject("mode"))) {
+  describe(`opening handshake at ${target.path} (RFC 6455 §4.1, §4.2)`, () => {
+    const { path } = target
+
+    it("§4.2.1: Upgrade and Connection tokens are case-insensitive → 101 with the right Sec-WebSocket-Accept", async () => {
+      for (const [upgrade, connection] of [
+        ["WebSocket", "upgrade"],
+        ["WEBSOCKET", "UPGRADE"]
+      ] as const) {
+        const key = newKey()
+        const { socket, head } = await handshake(port, {
+          path,
+          headers: { Upgrade: upgrade, Connection: connection, "Sec-WebSocket-Key": key }
+        })
+        await expectServedUpgrade(target, socket, head, key)
+      }
+    })
+
+    it("§4.2.1: Connection may list other tokens (`keep-alive, Upgrade`) → 101", async () => {
       const key = newKey()
       const { socket, head } = await handshake(port, {
-        headers: { Upgrade: upgrade, Connection: connection, "Sec-WebSocket-Key": key }
+        path,
+        headers: { Connection: "keep-alive, Upgrade", "Sec-WebSocket-Key": key }
       })
-      await expectEchoingUpgrade(socket, head, key)
-    }
-  })
-
-  it("§4.2.1: Connection may list other tokens (`keep-alive, Upgrade`) → 101", async () => {
-    const key = newKey()
-    const { socket, head } = await handshake(port, {
-      headers: { Connection: "keep-alive, Upgrade", "Sec-WebSocket-Key": key }
+      await expectServedUpgrade(target, socket, head, key)
     })
-    await expectEchoingUpgrade(socket, head, key)
-  })
 
-  it("§4.2.1: a missing Sec-WebSocket-Key is refused with 400, no upgrade", async () => {
-    const { socket, head } = await handshake(port, { headers: { "Sec-WebSocket-Key": undefined } })
-    expect(head.status).toBe(400)
-    expect(head.headers["sec-websocket-accept"]).toBeUndefined()
-    socket.destroy()
-  })
-
-  it("§4.2.2: no extension is negotiated when the client offers none", async () => {
-    const { socket, head } = await handshake(port)
-    expect(head.status).toBe(101)
-    expect(head.headers["sec-websocket-extensions"]).toBeUndefined()
-    socket.destroy()
-  })
-
-  it("a GET without any handshake header gets our 426 JSON, not a 101", async () => {
-    const { socket, head } = await handshake(port, {
-      headers: { Upgrade: undefined, Connection: "close", "Sec-WebSocket-Key": undefined }
+    it("§4.2.1: a missing Sec-WebSocket-Key is refused with 400, no upgrade", async () => {
+      const { socket, head } = await handshake(port, { path, headers: { "Sec-WebSocket-Key": undefined } })
+      expect(head.status).toBe(400)
+      expect(head.headers["sec-websocket-accept"]).toBeUndefined()
+      socket.destroy()
     })
-    expect(head.status).toBe(426)
-    expect(JSON.parse(await socket.readBody(head))).toEqual({
-      error: "Expected WebSocket upgrade request (Upgrade: websocket)",
-      code: "NOT_WEBSOCKET"
-    })
-    socket.destroy()
-  })
 
+    it("§4.2.2: no extension is negotiated when the client offers none", async () => {
+      const { socket, head } = await handshake(port, { path })
+      expect(head.status).toBe(101)
+      expect(head.headers["sec-websocket-extensions"]).toBeUndefined()
+      socket.destroy()
+    })
+
+    it("a GET without any handshake header gets our 426 JSON, not a 101", async () => {
+      const { socket, head } = await handshake(port, {
+        path,
+        headers: { Upgrade: undefined, Connection: "close", "Sec-WebSocket-Key": undefined }
+      })
+      expect(head.status).toBe(426)
+      expect(head.headers["content-type"]).toBe("application/json")
+      expect(JSON.parse(await socket.readBody(head))).toEqual({
+        error: "Expected WebSocket upgrade request (Upgrade: websocket)",
+        code: "NOT_WEBSOCKET"
+      })
+      socket.destroy()
+    })
+  })
+}
+
+// The runtime's and the dev proxy's own handshake rules: the same for every route, so asserted at /echo.
+describe("opening handshake: known gaps of the runtime and the dev proxy", () => {
   platformGap(
     "a Sec-WebSocket-Key that is not 16 bytes of base64 is accepted",
     async () => {
@@ -166,14 +177,14 @@ describe("Sec-WebSocket-Protocol (RFC 6455 §4.1, §4.2.2, §11.3.4), with PROTO
   it("§4.2.2: answers with exactly the client's first token, and the socket echoes", async () => {
     const { socket, head, key } = await offer("graphql-transport-ws, graphql-ws")
     expect(head.headers["sec-websocket-protocol"]).toBe("graphql-transport-ws")
-    await expectEchoingUpgrade(socket, head, key)
+    await expectServedUpgrade(echo, socket, head, key)
   })
 
   it("reads the offers across several header lines, with odd spacing and empty elements", async () => {
     for (const lines of [["mqtt", "chat"], ["  mqtt\t,chat  "], [", ,mqtt", "chat,"]]) {
       const { socket, head, key } = await offer(lines)
       expect(head.headers["sec-websocket-protocol"], JSON.stringify(lines)).toBe("mqtt")
-      await expectEchoingUpgrade(socket, head, key)
+      await expectServedUpgrade(echo, socket, head, key)
     }
   })
 

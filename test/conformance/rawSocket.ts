@@ -312,9 +312,13 @@ export const handshake = async (port: number, options: Parameters<typeof handsha
   return { socket, head }
 }
 
-/** A completed upgrade, ready for frames; fails unless the server answered 101. */
-export const upgraded = async (port: number, headers: Record<string, string | undefined> = {}): Promise<RawSocket> => {
-  const { socket, head } = await handshake(port, { headers })
+/** A completed upgrade at `path` (default `/echo`), ready for frames; fails unless the server answered 101. */
+export const upgraded = async (
+  port: number,
+  headers: Record<string, string | undefined> = {},
+  path?: string
+): Promise<RawSocket> => {
+  const { socket, head } = await handshake(port, path === undefined ? { headers } : { headers, path })
   if (head.status !== 101) throw new Error(`expected 101, got ${head.statusLine}`)
   return socket
 }
