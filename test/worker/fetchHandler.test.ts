@@ -4,6 +4,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Socket from "@effect/platform/Socket"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -239,22 +240,23 @@ describe("HttpServerRequest.upgrade under toFetchHandler", () => {
         : (await worker("/socket", { Upgrade: "websocket" })).response
     const ws = response.webSocket as WebSocket
     ws.accept()
-    const expected = target === "self" ? "echo: hello" : "socket: hello"
     const received = await Effect.gen(function* () {
       const socket = yield* Socket.fromWebSocket(Effect.succeed(ws))
       const write = yield* socket.writer
-      const received: Array<string> = []
+      const echoed = yield* Deferred.make<string>()
       // @effect/platform's writer waits for the run to open the socket.
-      yield* socket.runRaw(
-        (data) => {
-          received.push(typeof data === "string" ? data : new TextDecoder().decode(data))
-          return write(new Socket.CloseEvent(1000, "thanks"))
-        },
+      const run = socket.runRaw(
+        (data) => Deferred.succeed(echoed, typeof data === "string" ? data : new TextDecoder().decode(data)),
         { onOpen: Effect.orDie(write("hello")) }
       )
-      return received
+      return yield* Effect.raceFirst(Deferred.await(echoed), Effect.zipRight(run, Effect.never))
     }).pipe(Effect.scoped, Effect.timeout(TIMEOUT_MS), Effect.runPromise)
-    expect(received).toEqual([expected])
+    expect(received).toBe(target === "self" ? "echo: hello" : "socket: hello")
+    // The close handshake outside the Socket client: an in-process client end may see workerd's "Network
+    // connection lost" error event as its server's request ends, which fails a Socket run that is still reading.
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)))
+    ws.close(1000, "thanks")
+    expect(await within(closed, "the close")).toBe(1000)
   })
 
   it("answers the app's other routes as toWebHandler would", async () => {
