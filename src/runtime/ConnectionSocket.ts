@@ -29,6 +29,17 @@ const toMessage = (chunk: string | Uint8Array): Message =>
       ? (chunk.buffer as ArrayBuffer)
       : (new Uint8Array(chunk).buffer as ArrayBuffer)
 
+/**
+ * A write of the writer: an `Effect` that sends `[written]` when run. A handler that returns one has its message
+ * sent inside the event (`Connection.run`'s reply), with no fiber: the echo's shape, `runRaw((data) =>
+ * write(...))`, costs what a handler returning the message costs (measured in bench/README.md).
+ */
+const written = Symbol.for("websocket-echo/ConnectionSocket/written")
+
+interface Write {
+  readonly [written]: Message
+}
+
 const closeError = ({ code, reason }: CloseFrame) =>
   new Socket.SocketCloseError({ reason: "Close", code, closeReason: reason })
 
@@ -56,7 +67,9 @@ export const toSocket = (connection: Connection, options: SocketOptions = {}): S
   ): Effect.Effect<void, Socket.SocketError | E, R> => {
     const pump = connection.run((message: Message) => {
       const result = handler(typeof message === "string" ? message : new Uint8Array(message))
-      return Effect.isEffect(result) ? Effect.as(result, undefined) : undefined
+      if (!Effect.isEffect(result)) return undefined
+      // A handler that answers with this writer's write sends that message now, as running the write would.
+      return (result as Partial<Write>)[written] ?? Effect.as(result, undefined)
     })
     return Effect.flatMap(
       superviseExit(connection, runOptions?.onOpen === undefined ? pump : Effect.zipRight(runOptions.onOpen, pump)),
@@ -71,10 +84,11 @@ export const toSocket = (connection: Connection, options: SocketOptions = {}): S
     )
   }
   const encoder = new TextEncoder()
-  const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void> =>
-    Socket.isCloseEvent(chunk)
-      ? connection.sendClose({ code: chunk.code, reason: chunk.reason ?? "" })
-      : connection.send(toMessage(chunk))
+  const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void> => {
+    if (Socket.isCloseEvent(chunk)) return connection.sendClose({ code: chunk.code, reason: chunk.reason ?? "" })
+    const message = toMessage(chunk)
+    return Object.assign(connection.send(message), { [written]: message })
+  }
   return Socket.Socket.of({
     [Socket.TypeId]: Socket.TypeId,
     runRaw,
