@@ -26,6 +26,8 @@ export default defineConfig({
           test: {
             name: `workerd (${mode})`,
             disableConsoleIntercept: true,
+            // Three projects of real sockets share two cores: a test's own event waits stay at 5 s (socket.ts).
+            testTimeout: 15_000,
             include: ["test/worker/**/*.test.ts"],
             poolOptions: {
               workers: {
