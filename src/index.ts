@@ -26,7 +26,8 @@ export {
   NotWebSocket,
   OriginNotAllowed,
   SubprotocolNotSupported,
-  UnsupportedUpgrade
+  UnsupportedUpgrade,
+  UnsupportedVersion
 } from "./domain/HttpError.js"
 export { IdleTimeoutExpired } from "./domain/IdleTimeout.js"
 export { byteLength, type Message, prefixMessage } from "./domain/Message.js"

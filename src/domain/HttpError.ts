@@ -33,6 +33,20 @@ export class UnsupportedUpgrade extends Data.TaggedError("UnsupportedUpgrade")<{
 }
 
 /**
+ * A WebSocket upgrade that asks for a protocol version other than 13, the one RFC 6455 defines. Answered with
+ * 426 and `Sec-WebSocket-Version: 13` (§4.2.2, §4.4) before any socket exists: the runtime would refuse the
+ * 101 itself, and the socket would be left open on the server with nobody on the other end.
+ */
+export class UnsupportedVersion extends Data.TaggedError("UnsupportedVersion")<{ readonly version: string }> {
+  readonly status = 426
+  readonly code = "UNSUPPORTED_WEBSOCKET_VERSION"
+  readonly headers = { "sec-websocket-version": "13" }
+  override get message() {
+    return `Sec-WebSocket-Version must be 13, got ${JSON.stringify(this.version)}`
+  }
+}
+
+/**
  * A method other than GET or HEAD. Answered with 405 and `Allow: GET, HEAD`
  * (HEAD is served as GET without a body, so the echo never upgrades it).
  * `use` says what to send instead; it defaults to the echo's own request.
@@ -140,6 +154,7 @@ export class InvalidParameter extends Data.TaggedError("InvalidParameter")<{
 export type HttpError =
   | NotWebSocket
   | UnsupportedUpgrade
+  | UnsupportedVersion
   | MethodNotAllowed
   | NotFound
   | InternalError

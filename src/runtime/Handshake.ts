@@ -7,7 +7,8 @@ import {
   NotWebSocket,
   OriginNotAllowed,
   SubprotocolNotSupported,
-  UnsupportedUpgrade
+  UnsupportedUpgrade,
+  UnsupportedVersion
 } from "../domain/HttpError.js"
 import { isOriginAllowed } from "../domain/Origin.js"
 import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
@@ -26,8 +27,8 @@ export type UpgradeSettings = Pick<
 
 /**
  * Every check a WebSocket handshake passes before a socket exists, in order: the method (405), the `Upgrade`
- * header (426, or 400 where the runtime could not send a 101), the `Origin` (403) and the subprotocols offered
- * (400). Succeeds with the subprotocol chosen from the client's offers, if it made any. Every upgrade runs
+ * header (426, or 400 where the runtime could not send a 101), `Sec-WebSocket-Version` when present (426 unless
+ * 13), the `Origin` (403) and the subprotocols offered (400). Succeeds with the subprotocol chosen from the client's offers, if it made any. Every upgrade runs
  * exactly these, once: the echo's and `HttpServerRequest.upgrade`'s under `toFetchHandler`.
  */
 export const checkHandshake = (
@@ -39,6 +40,9 @@ export const checkHandshake = (
   const upgrade = headers.get("upgrade") ?? undefined
   if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(notWebSocket)
   if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
+  // Absent, the runtime's own handshake decides (an in-process client sends none).
+  const version = headers.get("sec-websocket-version")
+  if (version !== null && version.trim() !== "13") return Effect.fail(new UnsupportedVersion({ version }))
   const origin = headers.get("origin") ?? undefined
   if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
   const header = headers.get("sec-websocket-protocol")

@@ -186,7 +186,7 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
   const endedLines = () => count(plain, /"message":"connection ended"/g)
   const resetLines = () => count(plain, /"peerCloseCode":1006,/g)
   // Only the warm-up's own sockets are awaited: totals since the start need not balance, since a fuzz request
-  // whose 101 the runtime refused (a bad Sec-WebSocket-Version) leaves a line in a room (peer code 1006) and
+  // whose 101 the runtime refused (no Sec-WebSocket-Key or -Version) leaves a line in a room (peer code 1006) and
   // none in the Worker, and no client saw its 101.
   const endedAtWarmUp = endedLines()
   const upgradesAtWarmUp = upgrades

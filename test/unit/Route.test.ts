@@ -26,6 +26,24 @@ describe.each(PIPELINES)("the service on Node, with the in-memory WebSocketServi
 })
 
 describe("route, on Node", () => {
+  it.effect("refuses a Sec-WebSocket-Version other than 13 with 426 naming 13, no socket; accepts 13 and none", () =>
+    Effect.gen(function* () {
+      for (const version of ["8", "", " 12 ", "13, 8"]) {
+        const { response, peers } = yield* respond(upgradeRequest({ "sec-websocket-version": version }))
+        assert.strictEqual(response.status, 426, version)
+        assert.strictEqual(response.headers.get("sec-websocket-version"), "13")
+        assert.deepStrictEqual(yield* Effect.promise(() => response.json()), {
+          error: `Sec-WebSocket-Version must be 13, got ${JSON.stringify(version.trim())}`,
+          code: "UNSUPPORTED_WEBSOCKET_VERSION"
+        })
+        assert.strictEqual(yield* Queue.size(peers), 0)
+      }
+      for (const headers of [{ "sec-websocket-version": "13" }, {}]) {
+        assert.strictEqual((yield* respond(upgradeRequest(headers))).response.status, 101)
+      }
+    })
+  )
+
   it.effect("refuses an Upgrade the runtime cannot answer with 101 (a token list) with 400 JSON, no socket", () =>
     Effect.gen(function* () {
       for (const upgrade of ["websocket, h2c", "h2c, WebSocket"]) {
