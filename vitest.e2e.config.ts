@@ -20,7 +20,8 @@ export default defineConfig({
         test: {
           ...project,
           name: "e2e (socket)",
-          include: ["test/e2e/socket/**/*.test.ts"],
+          // Python's client is the same test as for the Worker: the echo it checks is the same.
+          include: ["test/e2e/socket/**/*.test.ts", "test/e2e/python.test.ts"],
           provide: { fixture: "socket-echo" }
         }
       }

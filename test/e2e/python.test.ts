@@ -5,7 +5,7 @@ import { echoUrl } from "./wsClient.js"
 
 const script = fileURLToPath(new URL("echo_client.py", import.meta.url))
 
-describe("Python websockets against wrangler dev", () => {
+describe("Python websockets against the echo under wrangler dev", () => {
   it("sees text, UTF-8, binary, the mirrored close, 1009 above the limit and the agreed subprotocol", async () => {
     // Debian's interpreter, where python3-websockets is installed; not whatever python3 comes first on PATH.
     const { code, stdout, stderr } = await run("/usr/bin/python3", [script, echoUrl()])
