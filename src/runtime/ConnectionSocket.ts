@@ -48,7 +48,8 @@ const closeError = ({ code, reason }: CloseFrame) =>
  * connections (the Worker's, or `WebSocketService.layerTest`'s in a unit test).
  *
  * - `runRaw` calls its handler synchronously inside each message's event, after the size and rate checks,
- *   with text as a `string` and binary as a `Uint8Array`; a handler's `Effect` runs in a fiber of its own.
+ *   with text as a `string` and binary as a `Uint8Array`. A handler's `Effect` starts in the event too
+ *   (`Connection.run`): this writer's write is sent at once, and only an effect that suspends becomes a fiber.
  *   Frames that arrived before `runRaw` are delivered first, in order. `run` is `runRaw` with text as UTF-8.
  * - The run ends when the connection does, which it ends through our close rules: the peer's close is
  *   mirrored (1000 for none, 1002 for an invalid code), a limit closes with 1009 or 1008, the idle timeout
