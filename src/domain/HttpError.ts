@@ -150,6 +150,43 @@ export class InvalidParameter extends Data.TaggedError("InvalidParameter")<{
   }
 }
 
+/** A query parameter that `/echo` does not know, so that a typo is never silently ignored. Answered with 400. */
+export class UnknownParameter extends Data.TaggedError("UnknownParameter")<{
+  readonly name: string
+  readonly known: ReadonlyArray<string>
+}> {
+  readonly status = 400
+  readonly code = "UNKNOWN_PARAMETER"
+  readonly headers = {}
+  override get message() {
+    return `Unknown parameter ${JSON.stringify(this.name)}; the known ones are ${this.known.join(", ")}`
+  }
+}
+
+/** An upgrade refused because the client asked for it (`reject=S`): answered with S, and `Retry-After` if asked. */
+export class RejectedOnRequest extends Data.TaggedError("RejectedOnRequest")<{
+  readonly status: number
+  readonly retryAfter: number | undefined
+}> {
+  readonly code = "REJECTED_ON_REQUEST"
+  get headers(): Record<string, string> {
+    return this.retryAfter === undefined ? {} : { "retry-after": String(this.retryAfter) }
+  }
+  override get message() {
+    return `Upgrade refused with ${this.status}, as the request asked (reject=${this.status})`
+  }
+}
+
+/** A room that already holds `MAX_ROOM_SOCKETS` sockets. Answered with 503. */
+export class RoomFull extends Data.TaggedError("RoomFull")<{ readonly room: string; readonly limit: number }> {
+  readonly status = 503
+  readonly code = "ROOM_FULL"
+  readonly headers = {}
+  override get message() {
+    return `Room ${JSON.stringify(this.room)} is full: it holds ${this.limit} sockets, the most a room may`
+  }
+}
+
 /** Every error the service answers a request with. */
 export type HttpError =
   | NotWebSocket
@@ -163,6 +200,9 @@ export type HttpError =
   | SubprotocolNotSupported
   | InvalidRoom
   | InvalidParameter
+  | UnknownParameter
+  | RejectedOnRequest
+  | RoomFull
 
 /** The JSON body of an error's response. */
 export const errorBody = (error: HttpError): ErrorBody => ({ error: error.message, code: error.code })

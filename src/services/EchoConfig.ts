@@ -32,6 +32,10 @@ export interface EchoSettings {
   readonly backend: Backend
   /** The least severe log level written. */
   readonly logLevel: LogLevel.LogLevel
+  /** Whether `/echo` takes the behaviour parameters (`close_code`, `delay_ms`, …) and `/whoami` exists. */
+  readonly testBehaviours: boolean
+  /** The most sockets one room holds; the next upgrade to it gets 503. */
+  readonly maxRoomSockets: number
 }
 
 /** `stream`: the messages as a `Stream` consumed by a fiber per socket. `handler`: a callback per message. */
@@ -51,7 +55,9 @@ export const defaults: EchoSettings = {
   protocols: [],
   pipeline: "stream",
   backend: "worker",
-  logLevel: LogLevel.Info
+  logLevel: LogLevel.Info,
+  testBehaviours: true,
+  maxRoomSockets: 100
 }
 
 const invalid = (name: string, expected: string, text: string) =>
@@ -130,7 +136,7 @@ const LOG_LEVELS = {
 /**
  * The settings as an Effect `Config`: `ECHO_PREFIX`, `MAX_MESSAGE_BYTES`, `ALLOWED_ORIGINS`,
  * `REQUIRE_ORIGIN`, `IDLE_TIMEOUT_SECONDS`, `MAX_MESSAGES_PER_SECOND`, `PROTOCOLS`, `ECHO_PIPELINE`,
- * `ECHO_BACKEND` and `LOG_LEVEL`.
+ * `ECHO_BACKEND`, `LOG_LEVEL`, `TEST_BEHAVIOURS` and `MAX_ROOM_SOCKETS`.
  */
 export const config: Config.Config<EchoSettings> = Config.all({
   prefix: Config.string("ECHO_PREFIX").pipe(Config.withDefault(defaults.prefix)),
@@ -144,7 +150,9 @@ export const config: Config.Config<EchoSettings> = Config.all({
   backend: oneOf("ECHO_BACKEND", ["worker", "durable-object"], defaults.backend),
   logLevel: oneOf("LOG_LEVEL", Object.keys(LOG_LEVELS) as Array<keyof typeof LOG_LEVELS>, "info").pipe(
     Config.map((name) => LOG_LEVELS[name])
-  )
+  ),
+  testBehaviours: boolean("TEST_BEHAVIOURS", defaults.testBehaviours),
+  maxRoomSockets: integer("MAX_ROOM_SOCKETS", 1, 32_768, defaults.maxRoomSockets)
 })
 
 /** The echo's settings as a service. */

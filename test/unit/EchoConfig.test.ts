@@ -33,7 +33,9 @@ describe("EchoConfig", () => {
           protocols: [],
           pipeline: "stream",
           backend: "worker",
-          logLevel: LogLevel.Info
+          logLevel: LogLevel.Info,
+          testBehaviours: true,
+          maxRoomSockets: 100
         })
       )
     })
