@@ -1,4 +1,5 @@
-import { describe, expect, inject, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { closePayload, handshake, Op, type RawSocket, upgraded } from "./rawSocket.js"
 
 const port = inject("port")
@@ -131,5 +132,26 @@ describe("an invalid behaviour parameter is refused before the handshake", () =>
     expect(head.status).toBe(426)
     expect(JSON.parse(await socket.readBody(head))).toMatchObject({ code: "NOT_WEBSOCKET" })
     socket.destroy()
+  })
+})
+
+describe("stall=true, on a server of its own with IDLE_TIMEOUT_SECONDS = 2", () => {
+  let server: WranglerDev
+  beforeAll(async () => {
+    server = await startWranglerDev({ mode: inject("mode"), vars: { IDLE_TIMEOUT_SECONDS: "2" } })
+  })
+  afterAll(() => server?.stop())
+
+  it("sends nothing (no greeting, push or echo), answers no close frame, and is ended by the idle timeout with 1001", async () => {
+    const socket = await upgraded(server.port, {}, "/echo?stall=true&greeting=hi&push=tick&push_every_ms=10")
+    const upgradedAt = performance.now()
+    socket.send(Op.Text, "anyone there?")
+    socket.send(Op.Close, closePayload(1000, "bye"))
+    const ending = await socket.ending(10_000)
+    socket.destroy()
+    expect(ending.before).toEqual([])
+    expect(ending.close).toEqual({ code: 1001, reason: "idle timeout" })
+    // Only the idle timeout ended it: not before 2 s of silence (a timer may fire a little early).
+    expect(performance.now() - upgradedAt).toBeGreaterThanOrEqual(1_900)
   })
 })
