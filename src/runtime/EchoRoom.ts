@@ -89,8 +89,14 @@ export class EchoRoom extends DurableObject<Env> {
     if (socket.ended) return undefined
     const peer = { code, reason }
     const behaviour = socket.behaviour
-    // A stalled socket leaves the peer's close unanswered: the idle alarm ends it.
-    if (behaviour?.stall === true) return undefined
+    // A stalled socket leaves the peer's close unanswered until its idle timeout. The runtime no longer lists a
+    // socket once its close was delivered, so the alarm cannot find it: a timer ends it, and keeps the object
+    // awake until then.
+    if (behaviour?.stall === true) {
+      const remaining = idleRemainingMs(socket.traffic.lastActivity, Date.now(), socket.idleTimeoutMs)
+      setTimeout(() => void this.end(ws, socket, undefined, idleTimeout, true), Math.max(0, remaining))
+      return undefined
+    }
     if (behaviour?.closeSent !== undefined) return this.end(ws, socket, peer, behaviour.closeSent, false)
     return this.end(ws, socket, peer, closeReply(peer), true)
   }
@@ -144,6 +150,7 @@ export class EchoRoom extends DurableObject<Env> {
 
   /** Sends what opens a socket with behaviours: its info, its greeting, and a close asked for at once. */
   private open(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, { info, scenario }: SocketPlan): void {
+    if (behaviour.stall) return
     const now = Date.now()
     if (info !== undefined) {
       this.send(ws, socket, JSON.stringify({ ...info, protocol: socket.protocol ?? null, connection: socket.id }), now)
