@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test"
 import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
+import { parameterHelp } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -72,7 +73,12 @@ describe("GET / for anything else", () => {
     name,
     version,
     endpoints: [
-      { method: "GET", path: "/echo", description: "WebSocket upgrade; every message comes back with the prefix" },
+      {
+        method: "GET",
+        path: "/echo",
+        description: "WebSocket upgrade; every message comes back with the prefix",
+        parameters: parameterHelp
+      },
       {
         method: "GET",
         path: "/rpc",
@@ -80,7 +86,8 @@ describe("GET / for anything else", () => {
           "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
       },
       { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-      { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
+      { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+      { method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }
     ],
     prefix: "echo: ",
     maxMessageBytes: 1_048_576,
