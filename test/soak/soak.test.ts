@@ -31,13 +31,18 @@ const failures: Array<string> = []
 let main: WranglerDev
 let slowServer: WranglerDev
 let plain: WorkerdServe
+let fuzzServer: WorkerdServe
 
 beforeAll(async () => {
-  ;[main, plain, slowServer] = await Promise.all([
+  ;[main, plain, fuzzServer, slowServer] = await Promise.all([
     startWranglerDev({ mode: inject("mode") }),
     // Fuzz and churn go to the deployable bundle on plain workerd: wrangler dev 4.72 itself exits under
     // the fuzz, and its inspector keeps what the runtime reports, which hides our memory (docs/robustness.md).
     startWorkerdServe(MODES[inject("mode")]),
+    // The fuzz's own, with Durable Object storage on disk: its pushes and timed closes are alarms in a room, and
+    // workerd aborts when an alarm comes due on in-memory storage (support/workerdServe.ts). The fuzz makes a few
+    // hundred objects at most; the churn's thousands would exhaust the file descriptors on disk.
+    startWorkerdServe(MODES[inject("mode")], "disk"),
     // Its own server, so a slow reader is closed by a short idle timeout without touching the others.
     startWranglerDev({ mode: inject("mode"), vars: { IDLE_TIMEOUT_SECONDS: "2" } })
   ] as const)
@@ -48,7 +53,8 @@ afterAll(async () => {
   if (main) writeFileSync("test-results/soak-main.log", main.output())
   if (slowServer) writeFileSync("test-results/soak-slow.log", slowServer.output())
   if (plain) writeFileSync("test-results/soak-plain.log", plain.output())
-  await Promise.all([main?.stop(), slowServer?.stop(), plain?.stop()])
+  if (fuzzServer) writeFileSync("test-results/soak-fuzz.log", fuzzServer.output())
+  await Promise.all([main?.stop(), slowServer?.stop(), plain?.stop(), fuzzServer?.stop()])
 })
 
 const count = (server: { readonly output: () => string }, pattern: RegExp) =>
@@ -109,12 +115,13 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
   const fuzz = await phase("request fuzz", SIZE.fuzz, async () => {
     let bad = 0
     const runtime5xx = new Map<string, number>()
-    const requests = fuzzRequests(SIZE.fuzz, `127.0.0.1:${plain.port}`)
+    const requests = fuzzRequests(SIZE.fuzz, `127.0.0.1:${fuzzServer.port}`)
+    let fuzz101 = 0
     let exitedAt: number | undefined
     await pool(requests.length, 8, async (i) => {
       if (exitedAt !== undefined) return
       const request = requests[i] as (typeof requests)[number]
-      const socket = await RawSocket.open(plain.port).catch(() => undefined)
+      const socket = await RawSocket.open(fuzzServer.port).catch(() => undefined)
       if (socket === undefined) {
         exitedAt ??= i
         return
@@ -125,6 +132,7 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
         const head = await within(socket.readHead(), 10_000, "response")
         status = String(head.status)
         if (head.status === 101) {
+          fuzz101++
           socket.send(Op.Close, closePayload(1000))
           // Our close is mirrored, unless the request's body, read as frames, failed the socket first (1002),
           // or the query asked the server to close first.
@@ -167,7 +175,19 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
         .sort()
         .map(([status, n]) => `${status}×${n}`)
         .join(", ")
-    const log = plain.output()
+    // Every socket a client saw upgraded ends with one line, whatever its query asked for. In a room, a request
+    // whose 101 the runtime refused (an empty or missing Sec-WebSocket-Key or -Version: it answers 400 itself)
+    // leaves a line too, for a socket no client saw, whose peer code is 1006; only such lines may be extra.
+    const fuzzEnded = () => count(fuzzServer, /"message":"connection ended"/g)
+    const fuzzDropped = () => count(fuzzServer, /"message":"connection ended".*"peerCloseCode":1006\b/g)
+    const balanced = () => fuzzEnded() >= fuzz101 && fuzzEnded() - fuzz101 <= fuzzDropped()
+    if (!(await eventually(balanced, 10_000))) {
+      bad++
+      failures.push(
+        `fuzz: ${fuzz101} sockets upgraded, ${fuzzEnded()} \`connection ended\` lines (${fuzzDropped()} 1006)`
+      )
+    }
+    const log = fuzzServer.output()
     const refused101 =
       log.match(/Worker tried to return a WebSocket in a response to a request which did not contain/g)?.length ?? 0
     const badUrl = log.match(/invalid URL/g)?.length ?? 0
@@ -175,10 +195,10 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
     const runtimeSpread = [...runtime5xx.entries()].map(([status, n]) => `${status}×${n}`).join(", ")
     return {
       failures: bad,
-      detail: `${spread(statuses)} (of them at /rpc…: ${spread(rpcStatuses)}). 5xx written by workerd, not by the Worker: ${runtimeSpread} (501: unknown method; 500: request target not a path ${badUrl}, bad Content-Length ${badLength}, a 101 refused because Upgrade was not exactly \`websocket\` ${refused101})`
+      detail: `${spread(statuses)} (of them at /rpc…: ${spread(rpcStatuses)}; ${fuzz101} upgraded sockets, ${fuzzEnded()} \`connection ended\` lines, ${fuzzDropped()} of them with peer code 1006). 5xx written by workerd, not by the Worker: ${runtimeSpread} (501: unknown method; 500: request target not a path ${badUrl}, bad Content-Length ${badLength}, a 101 refused because Upgrade was not exactly \`websocket\` ${refused101})`
     }
   })
-  const plainAlive = await echoOnce(plain.port, "after fuzz", true).then(
+  const plainAlive = await echoOnce(fuzzServer.port, "after fuzz", true).then(
     () => true,
     () => false
   )
@@ -188,9 +208,7 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
   // 212 → 252 MiB over the first 20,000, 261 MiB after 20,000 more), so the baseline is taken after that.
   const endedLines = () => count(plain, /"message":"connection ended"/g)
   const resetLines = () => count(plain, /"peerCloseCode":1006,/g)
-  // Only the warm-up's own sockets are awaited: totals since the start need not balance, since a fuzz request
-  // whose 101 the runtime refused (no Sec-WebSocket-Key or -Version) leaves a line in a room (peer code 1006) and
-  // none in the Worker, and no client saw its 101.
+  // Only the warm-up's own sockets are awaited (the fuzz ran on a server of its own, and balanced there).
   const endedAtWarmUp = endedLines()
   const upgradesAtWarmUp = upgrades
   await pool(SIZE.warmUp, CHURN_PARALLEL, (i) => echoOnce(plain.port, `warm ${i}`, i % 2 === 0))
@@ -319,9 +337,8 @@ it("survives request fuzz, connection churn, many concurrent sockets and a slow 
   // workerd logs its own refusals of malformed HTTP as "Uncaught exception: kj/…"; on the fuzz server
   // only errors that come from our code count.
   const ours = /echo failed|unexpected defect|Cannot perform I\/O/
-  const fuzzErrors = plain
-    .output()
-    .split("\n")
+  const fuzzErrors = [plain, fuzzServer]
+    .flatMap((server) => server.output().split("\n"))
     .filter((line) => ours.test(line))
   const errors = [...runtimeErrors(main), ...runtimeErrors(slowServer), ...fuzzErrors]
   const duration = (performance.now() - started) / 1000

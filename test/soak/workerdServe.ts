@@ -23,14 +23,18 @@ const run = (command: string, args: ReadonlyArray<string>) =>
 /**
  * The deployable bundle served by plain `workerd serve`: no dev proxy, no dev middleware in front of it.
  * Bundles the Worker as `wrangler deploy --dry-run` does into a temp dir, and serves it with the workerd
- * binary that wrangler ships, with wrangler.toml's compatibility date, flags and `[vars]`.
+ * binary that wrangler ships, with wrangler.toml's compatibility date, flags and `[vars]`, and Durable Object
+ * storage in memory or on disk (see `WorkerdOptions.storage`).
  */
-export const startWorkerdServe = async (overrides: Record<string, string> = {}): Promise<WorkerdServe> => {
+export const startWorkerdServe = async (
+  overrides: Record<string, string> = {},
+  storage: "memory" | "disk" = "memory"
+): Promise<WorkerdServe> => {
   const dir = mkdtempSync(join(tmpdir(), "echo-workerd-"))
   const removeDir = () => rmSync(dir, { recursive: true, force: true })
   try {
     await run(`${root}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir])
-    const served = await startWorkerd({ dir, overrides })
+    const served = await startWorkerd({ dir, overrides, storage })
     return {
       ...served,
       stop: async () => {
