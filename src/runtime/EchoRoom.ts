@@ -75,7 +75,13 @@ export class EchoRoom extends DurableObject<Env> {
       ws.send(reply)
       countSent(socket.traffic, reply, now)
     } else if (behaviour.broadcast) {
-      for (const peer of this.ctx.getWebSockets(BROADCAST)) this.deliver(peer, this.socketOf(peer), reply)
+      for (const peer of this.ctx.getWebSockets(BROADCAST)) {
+        if (peer === ws) continue
+        const other = this.socketOf(peer)
+        this.deliver(peer, other, reply)
+        peer.serializeAttachment(other)
+      }
+      this.deliver(ws, socket, reply)
     } else {
       this.deliver(ws, socket, reply)
     }
