@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises"
-import type { BrowserContext } from "playwright-core"
+import type { BrowserContext, Locator, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { echoThroughBrowser, expectedBrowserEcho, launchChromium, openTab } from "./chromium.js"
 import { echoUrl, origin } from "./wsClient.js"
@@ -13,6 +13,27 @@ beforeAll(async () => {
 })
 
 afterAll(() => closeBrowser?.())
+
+/** The debug page's behaviour section, opened with the keyboard, and its field for one parameter. */
+const openBehaviour = async (page: Page): Promise<(parameter: string) => Locator> => {
+  await page.focus("#behaviour summary")
+  await page.keyboard.press("Enter")
+  expect(await page.locator("#behaviour").evaluate((details) => (details as { open: boolean }).open)).toBe(true)
+  return (parameter) => page.getByLabel(parameter, { exact: true })
+}
+
+/** What the browser's own constraint validation says of a field. */
+const validity = (field: Locator) =>
+  field.evaluate((input) => {
+    const { rangeOverflow, rangeUnderflow, customError, valid } = input.validity
+    return { rangeOverflow, rangeUnderflow, customError, valid, invalid: input.matches(":invalid") }
+  })
+
+/** The log as [class, body] pairs, oldest first. */
+const logLines = (page: Page) =>
+  page
+    .locator("#log li")
+    .evaluateAll((items) => items.map((item) => [item.className, item.querySelector(".body")?.textContent ?? ""]))
 
 describe("Chromium against wrangler dev", () => {
   it("echoes through the browser's own WebSocket API: text, ArrayBuffer, and close 4000 mirrored", async () => {
@@ -119,6 +140,101 @@ describe("Chromium against wrangler dev", () => {
       await page.close()
     })
   }
+
+  it("writes the behaviour section into the URL field as the user types, and reads back a URL typed by hand", async () => {
+    const { page, problems, requested } = await openTab(browser)
+    await page.goto(`${origin()}/`)
+    // Closed by default, so the page stays simple.
+    expect(await page.getByLabel("greeting", { exact: true }).isVisible()).toBe(false)
+    const field = await openBehaviour(page)
+    // One labelled field per parameter, with a hint: the label names it, the hint describes it.
+    const parameters = [
+      ...["greeting", "delay_ms", "accept_delay_ms", "close_code", "close_reason", "close_after", "close_after_ms"],
+      ...["push", "push_every_ms", "push_count", "reject", "retry_after", "stall", "info", "room", "broadcast"]
+    ]
+    expect(await page.locator("#behaviour input").evaluateAll((inputs) => inputs.map((input) => input.name))).toEqual(
+      parameters
+    )
+    for (const parameter of parameters) {
+      expect(await field(parameter).getAttribute("name")).toBe(parameter)
+      expect(await page.locator(`#${await field(parameter).getAttribute("aria-describedby")}`).textContent()).not.toBe(
+        ""
+      )
+    }
+
+    const url = () => page.inputValue("#url")
+    await field("greeting").fill("hi & bye = ü")
+    expect(await url()).toBe(`${echoUrl()}?greeting=hi+%26+bye+%3D+%C3%BC`)
+    await field("info").check()
+    await field("push_count").fill("3")
+    expect(await url()).toBe(`${echoUrl()}?greeting=hi+%26+bye+%3D+%C3%BC&push_count=3&info=true`)
+    // push_count means nothing without push: the field says so until push is given.
+    expect(await validity(field("push_count"))).toMatchObject({ customError: true, invalid: true })
+    await field("push").type("tick")
+    expect(await validity(field("push_count"))).toMatchObject({ valid: true, invalid: false })
+    // An emptied field, or an unticked box, leaves its parameter out.
+    await field("greeting").fill("")
+    await field("info").uncheck()
+    expect(await url()).toBe(`${echoUrl()}?push=tick&push_count=3`)
+    await field("push").fill("")
+    await field("push_count").fill("")
+    expect(await url()).toBe(echoUrl())
+
+    // A URL edited by hand shows in the section; a parameter the section does not know stays in the URL.
+    await page.fill("#url", `${echoUrl()}?colour=red&delay_ms=250&stall=true`)
+    expect(await field("delay_ms").inputValue()).toBe("250")
+    expect(await field("stall").isChecked()).toBe(true)
+    await field("close_code").fill("4001")
+    expect(await url()).toBe(`${echoUrl()}?colour=red&delay_ms=250&close_code=4001&stall=true`)
+
+    expect(problems).toEqual([])
+    expect(requested).toEqual([`${origin()}/`])
+    await page.close()
+  })
+
+  it("does not connect while a field of the section is out of its range, and says which", async () => {
+    const { page, problems, requested } = await openTab(browser)
+    await page.goto(`${origin()}/`)
+    const field = await openBehaviour(page)
+    await field("close_code").fill("5000")
+    expect(await validity(field("close_code"))).toMatchObject({ rangeOverflow: true, valid: false, invalid: true })
+    // The URL shows what was typed; the browser flags the field.
+    expect(await page.inputValue("#url")).toBe(`${echoUrl()}?close_code=5000`)
+    await page.screenshot({ path: "test-results/debug-page-behaviour-invalid.png" })
+
+    // Even with the section closed, Connect opens it and puts the cursor in the field.
+    await page.click("#behaviour summary")
+    await page.getByRole("button", { name: "Connect", exact: true }).click()
+    expect(await page.locator("#behaviour").evaluate((details) => (details as { open: boolean }).open)).toBe(true)
+    expect(await page.evaluate("document.activeElement.name")).toBe("close_code")
+    expect(await logLines(page)).toEqual([
+      [
+        "error",
+        "close_code: Value must be less than or equal to 4999. Not connecting: the server would refuse it with 400."
+      ]
+    ])
+
+    // What min and max cannot say, the page's own checks add: the codes a close frame may not carry, 426.
+    await field("close_code").fill("1005")
+    expect(await validity(field("close_code"))).toMatchObject({ customError: true, invalid: true })
+    await field("close_code").fill("4001")
+    expect(await validity(field("close_code"))).toMatchObject({ valid: true })
+    await field("reject").fill("426")
+    expect(await validity(field("reject"))).toMatchObject({ customError: true, invalid: true })
+    await field("reject").fill("399")
+    expect(await validity(field("reject"))).toMatchObject({ rangeUnderflow: true, invalid: true })
+    await page.getByRole("button", { name: "Connect", exact: true }).click()
+    expect(await page.evaluate("document.activeElement.name")).toBe("reject")
+    expect((await logLines(page)).at(-1)).toEqual([
+      "error",
+      "reject: Value must be greater than or equal to 400. Not connecting: the server would refuse it with 400."
+    ])
+
+    expect(await page.locator("#state").textContent()).toBe("disconnected")
+    expect(problems).toEqual([])
+    expect(requested).toEqual([`${origin()}/`])
+    await page.close()
+  })
 
   it("keeps the log to the last 1000 frames", async () => {
     const { page, problems } = await openTab(browser)
