@@ -73,27 +73,33 @@ export interface ScenarioLimits {
   /** What the server sends never exceeds this. */
   readonly maxMessageBytes: number
   /** 0 when the idle timeout is off: a stalled socket would then never end. */
-  readonly idleTimeoutMs: number
+  readonly idleTimeoutSeconds: number
 }
 
-/** The parameters of `/echo`, in the order the README's table gives them. */
-export const behaviourParameters = [
-  "greeting",
-  "delay_ms",
-  "accept_delay_ms",
-  "close_code",
-  "close_reason",
-  "close_after",
-  "close_after_ms",
-  "push",
-  "push_every_ms",
-  "push_count",
-  "reject",
-  "retry_after",
-  "stall",
-  "info",
-  "broadcast"
-] as const
+/** What each parameter of `/echo` does and takes, in the order the README's table gives them. */
+export const parameterHelp = {
+  room: "a room of sockets: 1 to 64 of A-Z a-z 0-9 . _ -",
+  greeting: "text sent right after the upgrade, before any echo: up to 1024 UTF-8 bytes",
+  delay_ms: "each echo is sent this many ms after its message arrived: 0 to 10000",
+  accept_delay_ms: "the 101 is sent this many ms after the request arrived: 0 to 10000",
+  close_code: "the server closes with this code: 1000 to 1003, 1007 to 1014, 3000 to 4999",
+  close_reason: "… and this reason: up to 123 UTF-8 bytes",
+  close_after: "… once it has sent this many echoes: 0 to 1000000",
+  close_after_ms: "… or this many ms after the upgrade, whichever comes first: 0 to 3600000",
+  push: "text the server sends on its own, as is: up to 1024 UTF-8 bytes",
+  push_every_ms: "… every this many ms: 10 to 3600000 (1000)",
+  push_count: "… this many times: 1 to 10000 (1)",
+  reject: "the upgrade is refused with this status: 400 to 599 but 426",
+  retry_after: "… with this Retry-After, in seconds: 0 to 86400",
+  stall: "true: accept, then send nothing and answer no close until the idle timeout",
+  info: "true: the first message is the connection's info as JSON (GET /whoami, the subprotocol and the id)",
+  broadcast: "true, with room: each message goes, prefixed, to every broadcast socket of the room"
+} as const
+
+/** The parameters of `/echo` that ask for a behaviour (all but `room`), in the order of `parameterHelp`. */
+export const behaviourParameters = (Object.keys(parameterHelp) as Array<keyof typeof parameterHelp>).filter(
+  (name): name is Exclude<keyof typeof parameterHelp, "room"> => name !== "room"
+)
 
 const ROOM = /^[A-Za-z0-9._-]{1,64}$/
 const DIGITS = /^\d{1,10}$/
@@ -182,7 +188,7 @@ export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | S
   const retryAfter = integer("retry_after", 0, 86_400)
   onlyWith("retry_after", "reject")
   const stall = boolean("stall")
-  if (stall && limits.idleTimeoutMs === 0) {
+  if (stall && limits.idleTimeoutSeconds === 0) {
     fail("stall", "true", "false while IDLE_TIMEOUT_SECONDS is 0 (a silent socket would never end)")
   }
   const info = boolean("info")
@@ -204,6 +210,10 @@ export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | S
     room
   }
 }
+
+/** How many echoes a close waits for: those asked for, none for a close at once, any number for a timed one. */
+export const closeAfterEchoes = (close: ScenarioClose): number =>
+  close.afterEchoes ?? (close.afterMs === undefined ? 0 : Number.POSITIVE_INFINITY)
 
 /** Whether a value is a scenario, not the error that refused one. */
 export const isScenario = (value: Scenario | ScenarioError): value is Scenario => !("_tag" in value)

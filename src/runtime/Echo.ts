@@ -3,11 +3,14 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
-import { idleTimeout } from "../domain/IdleTimeout.js"
+import { IdleTimeoutExpired, idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
+import type { RequestInfo } from "../domain/RequestInfo.js"
+import { closeAfterEchoes, isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
 import type { Pipeline } from "../services/EchoConfig.js"
 import type { Connection, ConnectionEnded, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
 
@@ -45,11 +48,13 @@ const endingOf = (exit: Exit.Exit<CloseFrame, unknown>): Ending => {
  * Supervises one connection while `pump` serves it, and ends it when `pump` does, even when interrupted:
  * answers the peer's close (or closes for the limit or idle timeout that ended it, 1001 when it was
  * interrupted, 1011 when it failed), and writes one log line. Returns how `pump` ended (with the peer's close
- * frame once the peer closed) and the ending. Every program on a `Connection` ends through this.
+ * frame once the peer closed) and the ending. Every program on a `Connection` ends through this. `extra` fields
+ * go on the log line.
  */
 export const superviseExit = <E, R>(
   connection: Connection,
-  pump: Effect.Effect<void, E, R>
+  pump: Effect.Effect<void, E, R>,
+  extra?: Record<string, unknown>
 ): Effect.Effect<{ readonly exit: Exit.Exit<CloseFrame, E>; readonly ending: Ending }, never, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Clock.currentTimeMillis, (openedAt) =>
@@ -65,7 +70,8 @@ export const superviseExit = <E, R>(
                   durationMs: now - openedAt,
                   stats,
                   peer: ending.peer,
-                  reply
+                  reply,
+                  extra
                 }),
                 { exit, ending: { peer: ending.peer, reply } }
               )
@@ -77,8 +83,12 @@ export const superviseExit = <E, R>(
   )
 
 /** An echo program: `superviseExit`, with a failure of the echo itself (not a limit) logged once. */
-const supervise = <E>(connection: Connection, pump: Effect.Effect<void, E>): Effect.Effect<void> =>
-  Effect.flatMap(superviseExit(connection, pump), ({ exit }) =>
+const supervise = <E>(
+  connection: Connection,
+  pump: Effect.Effect<void, E>,
+  extra?: Record<string, unknown>
+): Effect.Effect<void> =>
+  Effect.flatMap(superviseExit(connection, pump, extra), ({ exit }) =>
     Exit.isFailure(exit) && endingOf(exit).reply === internalError
       ? Effect.logError("echo failed", exit.cause)
       : Effect.void
@@ -95,7 +105,7 @@ export const connectionEnded = (ending: {
   readonly stats: ConnectionStats
   readonly peer: CloseFrame | undefined
   readonly reply: CloseFrame
-  readonly extra?: Record<string, unknown>
+  readonly extra?: Record<string, unknown> | undefined
 }): Effect.Effect<void> =>
   Effect.logInfo("connection ended").pipe(
     Effect.annotateLogs({
@@ -132,22 +142,140 @@ const sendEach =
  * once per message (or per chunk). Pick it to compose the messages with other
  * streams and Effect operators. Every message goes back in order; the peer's
  * close is answered (or the limit or idle timeout that ended the connection);
- * one log line tells how it went.
+ * one log line tells how it went. A `scenario` adds the behaviours a client
+ * asked for (`parseScenario`), as Stream operators; `request` is what
+ * `info=true` reports.
  */
-export const streamEcho = (connection: Connection, prefix: string): Effect.Effect<void> =>
-  supervise(connection, connection.messages.pipe(Stream.map(prefixMessage(prefix)), sendEach(connection)))
+export const streamEcho = (
+  connection: Connection,
+  prefix: string,
+  scenario: Scenario = noScenario,
+  request?: RequestInfo
+): Effect.Effect<void> => {
+  const echoes = connection.messages.pipe(Stream.map(prefixMessage(prefix)))
+  if (isPlainEcho(scenario)) return supervise(connection, sendEach(connection)(echoes))
+  if (scenario.stall) return supervise(connection, stalled(connection), logged(scenario))
+  const { close, push, delayMs } = scenario
+  const delayed =
+    delayMs === 0
+      ? echoes
+      : Stream.mapEffect(echoes, (reply) => Effect.delay(Effect.succeed(reply), delayMs), { concurrency: "unbounded" })
+  const limit = close === undefined ? Number.POSITIVE_INFINITY : closeAfterEchoes(close)
+  const counted = limit === Number.POSITIVE_INFINITY ? delayed : Stream.take(delayed, limit)
+  const opened = Stream.concat(Stream.fromIterable(opening(connection, scenario, request)), counted)
+  const pushed =
+    push === undefined
+      ? opened
+      : Stream.merge(
+          opened,
+          Stream.fromSchedule(Schedule.spaced(push.everyMs)).pipe(Stream.take(push.count), Stream.as(push.text)),
+          { haltStrategy: "left" }
+        )
+  const timed = close?.afterMs === undefined ? pushed : Stream.interruptWhen(pushed, Effect.sleep(close.afterMs))
+  const pump = sendEach(connection)(timed)
+  return supervise(
+    connection,
+    close === undefined ? pump : Effect.zipRight(pump, connection.sendClose(close.frame)),
+    logged(scenario)
+  )
+}
 
 /**
  * The echo as a handler: the prefix applied and sent synchronously inside each
  * message's event, so no fiber wakes per message; the connection's fiber wakes
  * only when it ends. Pick it when the cost per message matters, which on
- * Workers is billed CPU. Otherwise the same as `streamEcho`.
+ * Workers is billed CPU. Otherwise the same as `streamEcho`; its `scenario`
+ * runs on the platform's timers (`Connection.unsafeSchedule`).
  */
-export const handlerEcho = (connection: Connection, prefix: string): Effect.Effect<void> =>
-  supervise(connection, connection.run(prefixMessage(prefix)))
+export const handlerEcho = (
+  connection: Connection,
+  prefix: string,
+  scenario: Scenario = noScenario,
+  request?: RequestInfo
+): Effect.Effect<void> => {
+  const transform = prefixMessage(prefix)
+  if (isPlainEcho(scenario)) return supervise(connection, connection.run(transform))
+  if (scenario.stall) return supervise(connection, stalled(connection), logged(scenario))
+  return supervise(
+    connection,
+    Effect.suspend(() => connection.run(scenarioHandler(connection, transform, scenario, request))),
+    logged(scenario)
+  )
+}
+
+/** Sends what opens a scenario's connection, starts its timers, and returns the handler of its messages. */
+const scenarioHandler = (
+  connection: Connection,
+  transform: (message: Message) => Message,
+  { close, push, delayMs, ...scenario }: Scenario,
+  request: RequestInfo | undefined
+): ((message: Message) => undefined) => {
+  for (const message of opening(connection, { close, push, delayMs, ...scenario }, request))
+    connection.unsafeSend(message)
+  const limit = close === undefined ? Number.POSITIVE_INFINITY : closeAfterEchoes(close)
+  let echoed = 0
+  const echo = (reply: Message) => {
+    if (echoed >= limit) return
+    connection.unsafeSend(reply)
+    if (++echoed === limit && close !== undefined) connection.unsafeSendClose(close.frame)
+  }
+  if (close !== undefined) {
+    if (limit === 0) connection.unsafeSendClose(close.frame)
+    if (close.afterMs !== undefined)
+      connection.unsafeSchedule(close.afterMs, () => connection.unsafeSendClose(close.frame))
+  }
+  if (push !== undefined) {
+    let left = push.count
+    const tick = () => {
+      connection.unsafeSend(push.text)
+      if (--left > 0) connection.unsafeSchedule(push.everyMs, tick)
+    }
+    connection.unsafeSchedule(push.everyMs, tick)
+  }
+  return (message) => {
+    const reply = transform(message)
+    if (delayMs === 0) echo(reply)
+    else connection.unsafeSchedule(delayMs, () => echo(reply))
+    return undefined
+  }
+}
+
+/** The messages that open a scenario's connection, in order: its info, then its greeting. */
+const opening = (connection: Connection, scenario: Scenario, request: RequestInfo | undefined): Array<Message> => {
+  const messages: Array<Message> = []
+  if (scenario.info && request !== undefined) {
+    messages.push(JSON.stringify({ ...request, protocol: connection.protocol ?? null, connection: connection.id }))
+  }
+  if (scenario.greeting !== undefined) messages.push(scenario.greeting)
+  return messages
+}
+
+/**
+ * A server that went silent (`stall=true`): it reads and counts the peer's messages (the limits still hold) but
+ * sends nothing and leaves the peer's close unanswered, until the idle timeout ends it with 1001.
+ */
+const stalled = (connection: Connection): Effect.Effect<never, ConnectionEnded> =>
+  Effect.zipRight(
+    connection.run(() => undefined),
+    untilIdle(connection)
+  )
+
+const untilIdle = (connection: Connection): Effect.Effect<never, IdleTimeoutExpired> =>
+  Effect.flatMap(Effect.zip(connection.lastActivity, Clock.currentTimeMillis), ([last, now]) => {
+    const remaining = idleRemainingMs(last, now, connection.idleTimeoutMs)
+    return remaining <= 0
+      ? Effect.fail(new IdleTimeoutExpired())
+      : Effect.zipRight(Effect.sleep(remaining), untilIdle(connection))
+  })
+
+/** The log fields of a scenario: the names of the behaviours it used, never their text. */
+const logged = (scenario: Scenario): Record<string, unknown> => ({ behaviours: scenario.behaviours })
 
 /** The echo program of each pipeline. */
-export const echoPrograms: Record<Pipeline, (connection: Connection, prefix: string) => Effect.Effect<void>> = {
+export const echoPrograms: Record<
+  Pipeline,
+  (connection: Connection, prefix: string, scenario?: Scenario, request?: RequestInfo) => Effect.Effect<void>
+> = {
   stream: streamEcho,
   handler: handlerEcho
 }

@@ -1,14 +1,24 @@
 import { DurableObject } from "cloudflare:workers"
 import * as Effect from "effect/Effect"
 import { ABNORMAL_CLOSURE, type CloseFrame, closeReply } from "../domain/CloseFrame.js"
+import { errorResponse, RoomFull } from "../domain/HttpError.js"
 import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
+import { closeAfterEchoes } from "../domain/Scenario.js"
 import { admit, countSent, statsOf } from "../domain/Traffic.js"
-import { acceptInRoom, type RoomSocket } from "../services/EchoRooms.js"
+import {
+  acceptInRoom,
+  BROADCAST,
+  planOf,
+  type RoomBehaviour,
+  type RoomSocket,
+  type SocketPlan
+} from "../services/EchoRooms.js"
 import { AppRuntime } from "./AppRuntime.js"
 import { connectionEnded, limitReply } from "./Echo.js"
 
 const WEBSOCKET_OPEN = 1
+const WEBSOCKET_CLOSED = 3
 
 /**
  * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`).
@@ -26,18 +36,31 @@ export class EchoRoom extends DurableObject<Env> {
   private readonly transforms = new Map<string, (message: Message) => Message>()
   /** The attachments this instance has read or written: a cache, the attachment stays the truth. */
   private readonly sockets = new WeakMap<WebSocket, RoomSocket>()
+  /** When the alarm is due, as this instance last set or read it (null: none); unknown until then. */
+  private alarmAt: number | null | undefined
 
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now()
-    const { response, server, socket } = acceptInRoom(this.ctx, request, now)
-    this.sockets.set(server, socket)
-    // The text message "ping" is answered by the runtime exactly as the echo would, without waking the object.
-    this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${socket.prefix}ping`))
-    if (socket.idleTimeoutMs > 0) {
-      const alarm = await this.ctx.storage.getAlarm()
-      const due = now + socket.idleTimeoutMs
-      if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due)
+    const plan = planOf(request)
+    if (plan.room !== undefined && this.ctx.getWebSockets().length >= plan.maxSockets) {
+      return errorResponse(new RoomFull({ room: plan.room, limit: plan.maxSockets }))
     }
+    const { response, server, socket } = acceptInRoom(this.ctx, plan, now)
+    this.sockets.set(server, socket)
+    const behaviour = socket.behaviour
+    // The text message "ping" is answered by the runtime exactly as the echo would, without waking the object;
+    // the answer is the object's, so it is off while a socket of the room has behaviours (it would not stall).
+    if (behaviour === null && this.ctx.getWebSockets().every((ws) => this.behaviourOf(ws) === null)) {
+      this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${socket.prefix}ping`))
+    } else if (behaviour !== null) {
+      this.ctx.setWebSocketAutoResponse()
+      this.open(server, socket, behaviour, plan)
+    }
+    const due = Math.min(
+      socket.idleTimeoutMs > 0 ? now + socket.idleTimeoutMs : Number.POSITIVE_INFINITY,
+      dueOf(behaviour)
+    )
+    if (due < Number.POSITIVE_INFINITY) await this.alarmBy(due)
     return response
   }
 
@@ -47,8 +70,15 @@ export class EchoRoom extends DurableObject<Env> {
     const exceeded = admit(socket.traffic, socket.limits, message, now)
     if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded), true)
     const reply = this.transform(socket.prefix)(message)
-    ws.send(reply)
-    countSent(socket.traffic, reply, now)
+    const behaviour = socket.behaviour
+    if (behaviour === null) {
+      ws.send(reply)
+      countSent(socket.traffic, reply, now)
+    } else if (behaviour.broadcast) {
+      for (const peer of this.ctx.getWebSockets(BROADCAST)) this.deliver(peer, this.socketOf(peer), reply)
+    } else {
+      this.deliver(ws, socket, reply)
+    }
     ws.serializeAttachment(socket)
     return undefined
   }
@@ -58,6 +88,16 @@ export class EchoRoom extends DurableObject<Env> {
     // The peer's answer to a close this object sent: the connection has ended and was logged already.
     if (socket.ended) return undefined
     const peer = { code, reason }
+    const behaviour = socket.behaviour
+    // A stalled socket leaves the peer's close unanswered until its idle timeout. The runtime no longer lists a
+    // socket once its close was delivered, so the alarm cannot find it: a timer ends it, and keeps the object
+    // awake until then.
+    if (behaviour?.stall === true) {
+      const remaining = idleRemainingMs(socket.traffic.lastActivity, Date.now(), socket.idleTimeoutMs)
+      setTimeout(() => void this.end(ws, socket, undefined, idleTimeout, true), Math.max(0, remaining))
+      return undefined
+    }
+    if (behaviour?.closeSent !== undefined) return this.end(ws, socket, peer, behaviour.closeSent, false)
     return this.end(ws, socket, peer, closeReply(peer), true)
   }
 
@@ -69,23 +109,102 @@ export class EchoRoom extends DurableObject<Env> {
     return this.end(ws, socket, peer, closeReply(peer), false)
   }
 
-  /** Closes the sockets silent for their idle timeout with 1001, and sets the alarm for the next one due. */
+  /**
+   * Sends the pushes and the timed closes that are due, closes the sockets silent for their idle timeout with
+   * 1001, and sets the alarm for the next of these. One alarm serves every socket of the object: unlike a
+   * timer, a pending alarm lets the object hibernate.
+   */
   override async alarm(): Promise<void> {
+    this.alarmAt = null
     const now = Date.now()
     let next = Number.POSITIVE_INFINITY
     const ending: Array<Promise<void>> = []
     for (const ws of this.ctx.getWebSockets()) {
       const socket = this.socketOf(ws)
       // A socket that has ended, or that the runtime failed, is not closed again.
-      if (socket.idleTimeoutMs === 0 || socket.ended || ws.readyState !== WEBSOCKET_OPEN) continue
+      if (socket.ended || ws.readyState === WEBSOCKET_CLOSED) continue
+      const behaviour = socket.behaviour
+      if (behaviour !== null) {
+        this.runDue(ws, socket, behaviour, now)
+        next = Math.min(next, dueOf(behaviour))
+      }
+      if (socket.idleTimeoutMs === 0) continue
       // A "ping" answered by the runtime is activity too, though the object never saw it.
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0
       const remaining = idleRemainingMs(Math.max(socket.traffic.lastActivity, pinged), now, socket.idleTimeoutMs)
-      if (remaining <= 0) ending.push(this.end(ws, socket, undefined, idleTimeout, true))
-      else next = Math.min(next, now + remaining)
+      if (remaining <= 0) {
+        ending.push(this.end(ws, socket, undefined, idleTimeout, behaviour?.closeSent === undefined))
+      } else next = Math.min(next, now + remaining)
     }
     await Promise.all(ending)
-    if (next < Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next)
+    if (next < Number.POSITIVE_INFINITY) await this.alarmBy(next)
+  }
+
+  /** Sets the alarm for `due` unless it is already due by then: one storage call when the cache knows. */
+  private async alarmBy(due: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm()
+    if (this.alarmAt !== null && this.alarmAt <= due) return
+    this.alarmAt = due
+    await this.ctx.storage.setAlarm(due)
+  }
+
+  /** Sends what opens a socket with behaviours: its info, its greeting, and a close asked for at once. */
+  private open(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, { info, scenario }: SocketPlan): void {
+    if (behaviour.stall) return
+    const now = Date.now()
+    if (info !== undefined) {
+      this.send(ws, socket, JSON.stringify({ ...info, protocol: socket.protocol ?? null, connection: socket.id }), now)
+    }
+    if (scenario?.greeting !== undefined) this.send(ws, socket, scenario.greeting, now)
+    if (behaviour.close !== undefined && closeAfterEchoes(behaviour.close) === 0) this.sendClose(ws, behaviour)
+    ws.serializeAttachment(socket)
+  }
+
+  /** The push and the timed close of a socket that are due at `now`. */
+  private runDue(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, now: number): void {
+    if (behaviour.stall || behaviour.closeSent !== undefined) return
+    if (behaviour.closeAt > 0 && behaviour.closeAt <= now) this.sendClose(ws, behaviour)
+    else if (behaviour.push !== undefined && behaviour.pushAt > 0 && behaviour.pushAt <= now) {
+      this.send(ws, socket, behaviour.push.text, now)
+      behaviour.pushesLeft--
+      behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + behaviour.push.everyMs : 0
+    } else return
+    ws.serializeAttachment(socket)
+  }
+
+  /** An echo for a socket with behaviours, after its `delay_ms` (a timer: it keeps the object awake ≤ 10 s). */
+  private deliver(ws: WebSocket, socket: RoomSocket, reply: Message): void {
+    const behaviour = socket.behaviour
+    if (behaviour === null || behaviour.stall) return
+    if (behaviour.delayMs === 0) this.echo(ws, socket, behaviour, reply)
+    else {
+      setTimeout(() => {
+        this.echo(ws, socket, behaviour, reply)
+        ws.serializeAttachment(socket)
+      }, behaviour.delayMs)
+    }
+  }
+
+  /** Sends an echo, counted for `close_after`: the close goes out after the last echo asked for. */
+  private echo(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, reply: Message): void {
+    if (socket.ended || behaviour.closeSent !== undefined || ws.readyState !== WEBSOCKET_OPEN) return
+    this.send(ws, socket, reply, Date.now())
+    behaviour.echoes++
+    if (behaviour.close !== undefined && behaviour.echoes === closeAfterEchoes(behaviour.close)) {
+      this.sendClose(ws, behaviour)
+    }
+  }
+
+  private send(ws: WebSocket, socket: RoomSocket, message: Message, now: number): void {
+    ws.send(message)
+    countSent(socket.traffic, message, now)
+  }
+
+  /** Starts the closing handshake asked for; the connection ends (and is logged) when the peer answers. */
+  private sendClose(ws: WebSocket, behaviour: RoomBehaviour): void {
+    if (behaviour.close === undefined) return
+    behaviour.closeSent = behaviour.close.frame
+    ws.close(behaviour.close.frame.code, behaviour.close.frame.reason)
   }
 
   /** A socket's attachment; reading it in a new instance means the object was woken for this socket. */
@@ -96,6 +215,11 @@ export class EchoRoom extends DurableObject<Env> {
     socket.wakes++
     this.sockets.set(ws, socket)
     return socket
+  }
+
+  /** A socket's behaviours, without counting a wake for it. */
+  private behaviourOf(ws: WebSocket): RoomBehaviour | null {
+    return (this.sockets.get(ws) ?? (ws.deserializeAttachment() as RoomSocket)).behaviour
   }
 
   private transform(prefix: string): (message: Message) => Message {
@@ -109,7 +233,7 @@ export class EchoRoom extends DurableObject<Env> {
 
   /**
    * Marks the socket ended in its attachment, sends or answers the close frame when `close` (not when the
-   * runtime already failed the socket), and writes the connection's log line.
+   * runtime already failed the socket, or a close was sent on request), and writes the connection's log line.
    */
   private end(
     ws: WebSocket,
@@ -131,10 +255,19 @@ export class EchoRoom extends DurableObject<Env> {
           durationMs: Date.now() - socket.openedAt,
           stats: statsOf(socket.traffic),
           peer,
-          reply,
-          extra: { wakes: socket.wakes }
+          reply: socket.behaviour?.closeSent ?? reply,
+          extra:
+            socket.behaviour === null
+              ? { wakes: socket.wakes }
+              : { wakes: socket.wakes, behaviours: socket.behaviour.behaviours }
         })
       ).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
     )
   }
+}
+
+/** When a socket's next push or timed close is due; infinity for none. */
+const dueOf = (behaviour: RoomBehaviour | null): number => {
+  if (behaviour === null || behaviour.stall || behaviour.closeSent !== undefined) return Number.POSITIVE_INFINITY
+  return Math.min(behaviour.pushAt || Number.POSITIVE_INFINITY, behaviour.closeAt || Number.POSITIVE_INFINITY)
 }

@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import {
   type HttpError,
-  InvalidRoom,
   InvalidSubprotocol,
   MethodNotAllowed,
   NotWebSocket,
@@ -11,6 +10,7 @@ import {
   UnsupportedVersion
 } from "../domain/HttpError.js"
 import { isOriginAllowed } from "../domain/Origin.js"
+import { isScenario, parseScenario, type Scenario } from "../domain/Scenario.js"
 import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
 import type { EchoSettings } from "../services/EchoConfig.js"
@@ -60,22 +60,21 @@ export const checkHandshake = (
 export interface AcceptedUpgrade {
   /** The subprotocol chosen from the client's offers, if it made any. */
   readonly protocol: string | undefined
-  /** The room asked for with `?room=NAME` (Durable Object backend), if any. */
+  /** The room asked for with `?room=NAME`, if any. */
   readonly room: string | undefined
+  /** What the query asked for besides the echo (`noScenario` without a query). */
+  readonly scenario: Scenario
 }
 
-const ROOM = /^[A-Za-z0-9._-]{1,64}$/
-
-/** The echo's checks: `checkHandshake`, then the room name (400). Each backend runs exactly these, once, in the Worker. */
-export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> =>
-  Effect.flatMap(checkHandshake(request, settings), (protocol) => {
-    const room = request.url.includes("room=")
-      ? (new URL(request.url).searchParams.get("room") ?? undefined)
-      : undefined
-    return room !== undefined && !ROOM.test(room)
-      ? Effect.fail(new InvalidRoom({ room }))
-      : Effect.succeed({ protocol, room })
-  })
+/**
+ * The echo's checks: its query parsed into a `Scenario` (400 for an unknown or invalid parameter, before any
+ * other check), then `checkHandshake`. Each backend runs exactly these, once, in the Worker.
+ */
+export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {
+  const scenario = parseScenario(request.url, settings)
+  if (!isScenario(scenario)) return Effect.fail(scenario)
+  return Effect.map(checkHandshake(request, settings), (protocol) => ({ protocol, room: scenario.room, scenario }))
+}
 
 /** The options a connection is opened with, from the settings and the agreed subprotocol. */
 export const upgradeOptions = (settings: UpgradeSettings, protocol: string | undefined): UpgradeOptions => ({

@@ -1,7 +1,16 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { errorResponse, type HttpError, InternalError, MethodNotAllowed, NotFound } from "../domain/HttpError.js"
+import {
+  errorResponse,
+  type HttpError,
+  InternalError,
+  MethodNotAllowed,
+  NotFound,
+  RejectedOnRequest
+} from "../domain/HttpError.js"
+import { requestInfo } from "../domain/RequestInfo.js"
+import { isPlainEcho, parameterHelp } from "../domain/Scenario.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
@@ -15,23 +24,38 @@ import { name, version } from "./Package.js"
 const notFound = new NotFound()
 
 /** A socket echoed by a fiber of its own in this Worker, with the configured pipeline, kept alive until it ends. */
-const inWorker = (settings: EchoSettings, { protocol }: AcceptedUpgrade, lifetime: RequestLifetime | undefined) =>
+const inWorker = (
+  request: Request,
+  settings: EchoSettings,
+  { protocol, scenario }: AcceptedUpgrade,
+  lifetime: RequestLifetime | undefined
+) =>
   Effect.flatMap(WebSocketService, (service) =>
     Effect.flatMap(service.upgrade(upgradeOptions(settings, protocol)), (connection) =>
       // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-      Effect.map(Effect.forkDaemon(echoPrograms[settings.pipeline](connection, settings.prefix)), (fiber) => {
-        lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
-        return connection.response
-      })
+      Effect.map(
+        Effect.forkDaemon(
+          echoPrograms[settings.pipeline](
+            connection,
+            settings.prefix,
+            scenario,
+            scenario.info ? requestInfo(request) : undefined
+          )
+        ),
+        (fiber) => {
+          lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+          return connection.response
+        }
+      )
     )
   )
 
 /** A socket handed to a hibernating Durable Object (a room), with everything it is echoed with. */
-const inRoom = (request: Request, settings: EchoSettings, { protocol, room }: AcceptedUpgrade) =>
+const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scenario }: AcceptedUpgrade) =>
   Effect.flatMap(
     Effect.serviceOption(EchoRooms),
     Option.match({
-      onNone: () => Effect.dieMessage("ECHO_BACKEND is durable-object, but no EchoRooms layer is provided"),
+      onNone: () => Effect.dieMessage("this upgrade needs a room, but no EchoRooms layer is provided"),
       onSome: (rooms) =>
         rooms.open(
           request,
@@ -39,29 +63,48 @@ const inRoom = (request: Request, settings: EchoSettings, { protocol, room }: Ac
             prefix: settings.prefix,
             limits: { maxMessageBytes: settings.maxMessageBytes, maxMessagesPerSecond: settings.maxMessagesPerSecond },
             idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
-            protocol
+            protocol,
+            room,
+            maxSockets: settings.maxRoomSockets,
+            ...(isPlainEcho(scenario) ? {} : { scenario, info: scenario.info ? requestInfo(request) : undefined })
           },
           room
         )
     })
   )
 
+/** Where an upgrade goes: a broadcast always to its room, any other as `ECHO_BACKEND` says; refused on request. */
+const open = (
+  request: Request,
+  settings: EchoSettings,
+  accepted: AcceptedUpgrade,
+  lifetime: RequestLifetime | undefined
+): Effect.Effect<Response, HttpError, WebSocketService> => {
+  const { reject, broadcast } = accepted.scenario
+  if (reject !== undefined) return Effect.fail(new RejectedOnRequest(reject))
+  return settings.backend === "durable-object" || broadcast
+    ? inRoom(request, settings, accepted)
+    : inWorker(request, settings, accepted, lifetime)
+}
+
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
- * in this Worker or in a room (`ECHO_BACKEND`); anything else fails with the
- * `HttpError` that says why. The room backend needs the `EchoRooms` service. On Workers, pass `ctx` as
- * `lifetime`, so that the request lives until its socket's echo has ended.
+ * in this Worker or in a room (`ECHO_BACKEND`), with the behaviours its query
+ * asks for (`parseScenario`); anything else fails with the `HttpError` that
+ * says why. The room backend and broadcasts need the `EchoRooms` service. On
+ * Workers, pass `ctx` as `lifetime`, so that the request lives until its
+ * socket's echo has ended.
  */
 export const echoResponse = (
   request: Request,
   lifetime?: RequestLifetime
 ): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
   Effect.flatMap(EchoConfig, (settings) =>
-    Effect.flatMap(checkUpgrade(request, settings), (accepted) =>
-      settings.backend === "durable-object"
-        ? inRoom(request, settings, accepted)
-        : inWorker(settings, accepted, lifetime)
-    )
+    Effect.flatMap(checkUpgrade(request, settings), (accepted) => {
+      const { acceptDelayMs } = accepted.scenario
+      const response = open(request, settings, accepted, lifetime)
+      return acceptDelayMs === 0 ? response : Effect.delay(response, acceptDelayMs)
+    })
   )
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
@@ -77,7 +120,7 @@ const onlyGet = (request: Request): Effect.Effect<void, MethodNotAllowed> =>
 const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, EchoConfig> =>
   Effect.zipRight(
     onlyGet(request),
-    Effect.map(EchoConfig, ({ prefix, maxMessageBytes, protocols, pipeline, backend }) =>
+    Effect.map(EchoConfig, ({ prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }) =>
       prefersHtml(request.headers.get("accept") ?? undefined)
         ? new Response(debugPage, {
             headers: {
@@ -96,7 +139,8 @@ const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, Echo
                 {
                   method: "GET",
                   path: "/echo",
-                  description: "WebSocket upgrade; every message comes back with the prefix"
+                  description: "WebSocket upgrade; every message comes back with the prefix",
+                  parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
                 },
                 {
                   method: "GET",
@@ -105,7 +149,10 @@ const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, Echo
                     "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
                 },
                 { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-                { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
+                { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+                ...(testBehaviours
+                  ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
+                  : [])
               ],
               prefix,
               maxMessageBytes,
@@ -118,6 +165,16 @@ const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, Echo
     )
   )
 
+/** `GET /whoami`: what the server sees of the request (`requestInfo`); 404 unless `TEST_BEHAVIOURS`. */
+const whoami = (request: Request): Effect.Effect<Response, MethodNotAllowed | NotFound, EchoConfig> =>
+  Effect.flatMap(
+    EchoConfig,
+    ({ testBehaviours }): Effect.Effect<Response, MethodNotAllowed | NotFound> =>
+      testBehaviours
+        ? Effect.as(onlyGet(request), json(requestInfo(request), { "cache-control": "no-store" }))
+        : Effect.fail(notFound)
+  )
+
 /** `GET /health`: answers once the isolate has built its layers, so a bad configuration shows as a 500. */
 const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
   Effect.as(onlyGet(request), json({ status: "ok" }, { "cache-control": "no-store" }))
@@ -125,7 +182,7 @@ const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
 const routes: Record<
   string,
   (request: Request, lifetime?: RequestLifetime) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
-> = { "/": index, "/health": health, "/echo": echoResponse, "/rpc": rpcResponse }
+> = { "/": index, "/health": health, "/echo": echoResponse, "/rpc": rpcResponse, "/whoami": whoami }
 
 /** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
 const pathOf = (url: string): string => {

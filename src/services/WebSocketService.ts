@@ -76,8 +76,9 @@ export interface Connection {
   /** Sends messages in order, in one step (one effect for a whole chunk); dropped once the socket can no longer send. */
   readonly sendAll: (messages: Iterable<Message>) => Effect.Effect<void>
   /**
-   * Sends a close frame and goes on listening, for the peer's answer: the first close frame of a connection
-   * is the one sent, later ones are ignored (as they are by `close`).
+   * Starts the closing handshake: sends a close frame and goes on listening, for the peer's answer. The first
+   * close frame of a connection is the one sent, later ones are ignored (as they are by `close`); once the peer
+   * has closed, it does nothing, since its close is answered by `close`.
    */
   readonly sendClose: (frame: CloseFrame) => Effect.Effect<void>
   /**
@@ -88,6 +89,18 @@ export interface Connection {
   readonly stats: Effect.Effect<ConnectionStats>
   /** The `Clock` time (ms) of the last message either way, or of the upgrade if none. */
   readonly lastActivity: Effect.Effect<number>
+  /** The idle timeout the connection was opened with, in ms; 0 for none. */
+  readonly idleTimeoutMs: number
+  /** `send`, run at once: for a handler or a timer, which runs inside the socket's own event. */
+  readonly unsafeSend: (message: Message) => void
+  /** `sendClose`, run at once. */
+  readonly unsafeSendClose: (frame: CloseFrame) => void
+  /**
+   * Runs `task` after `ms`, on the platform's timer (the `Clock`'s, in the in-memory service), inside the
+   * socket's own request; returns the function that cancels it. Timers still pending when the connection is
+   * closed are cancelled.
+   */
+  readonly unsafeSchedule: (ms: number, task: () => void) => () => void
 }
 
 /** The options of one upgrade. */
@@ -142,11 +155,27 @@ const connectionOf = (
   let consumer: Consumer | undefined
   let cancelIdle: (() => void) | undefined
   let closeSent: CloseFrame | undefined
+  let peerClosed = false
+  // Created on the first `unsafeSchedule`: the plain echo never pays for it.
+  let timers: Set<() => void> | undefined
   const canSend = () => closeSent === undefined && !transport.isClosed()
   const sendClose = (frame: CloseFrame) => {
     if (closeSent !== undefined) return
     closeSent = frame
     if (!transport.isClosed()) transport.close(frame)
+  }
+  const schedule = (ms: number, task: () => void) => {
+    timers ??= new Set()
+    const pending = timers
+    const cancel = transport.schedule(ms, () => {
+      pending.delete(cancel)
+      task()
+    })
+    pending.add(cancel)
+    return () => {
+      pending.delete(cancel)
+      cancel()
+    }
   }
   const end = (exit: Exit.Exit<void, ConnectionEnded>) => {
     if (ended !== undefined) return
@@ -173,6 +202,7 @@ const connectionOf = (
       }
     },
     close(frame) {
+      peerClosed = true
       Deferred.unsafeDone(closed, Exit.succeed(frame))
       end(Exit.void)
     }
@@ -191,6 +221,9 @@ const connectionOf = (
       transport.send(message)
       countSent(traffic, message, now)
     }
+  }
+  const startClose = (frame: CloseFrame) => {
+    if (!peerClosed) sendClose(frame)
   }
   const sendOne = (message: Message) => {
     if (!canSend()) return
@@ -260,16 +293,21 @@ const connectionOf = (
     sendAll: (messages) => Effect.sync(() => sendAll(messages)),
     // The listeners and the idle timer stay until the close is sent: with neither, workerd may drop a socket
     // whose request has nothing left pending before the close frame goes out (seen as 1006 under load).
-    sendClose: (frame) => Effect.sync(() => sendClose(frame)),
+    sendClose: (frame) => Effect.sync(() => startClose(frame)),
     close: (frame) =>
       Effect.sync(() => {
         sendClose(frame)
         unlisten()
         cancelIdle?.()
+        if (timers !== undefined) for (const cancel of timers) cancel()
         return closeSent ?? frame
       }),
     stats: Effect.sync(() => statsOf(traffic)),
-    lastActivity: Effect.sync(() => traffic.lastActivity)
+    lastActivity: Effect.sync(() => traffic.lastActivity),
+    idleTimeoutMs,
+    unsafeSend: sendOne,
+    unsafeSendClose: startClose,
+    unsafeSchedule: schedule
   }
 }
 

@@ -3,9 +3,10 @@ import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Queue from "effect/Queue"
+import { isScenario, parseScenario, type Scenario } from "../../src/domain/Scenario.js"
 import { echoPrograms } from "../../src/runtime/Echo.js"
 import { route } from "../../src/runtime/Route.js"
-import { EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
+import { defaults, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
 import { type TestPeer, type UpgradeOptions, WebSocketService } from "../../src/services/WebSocketService.js"
 
 /** Every echo program: the suites that describe the echo run once for each. */
@@ -39,7 +40,12 @@ export const captureLogs = (lines: Array<LogLine>) =>
  */
 export const connect = (
   pipeline: Pipeline,
-  options: Partial<UpgradeOptions> & { readonly prefix?: string; readonly logs?: Array<LogLine> } = {}
+  options: Partial<UpgradeOptions> & {
+    readonly prefix?: string
+    readonly logs?: Array<LogLine>
+    /** What the echo does besides echoing, as `/echo`'s query (`?close_after=2`). */
+    readonly query?: string
+  } = {}
 ) =>
   Effect.gen(function* () {
     const peers = yield* Queue.unbounded<TestPeer>()
@@ -47,13 +53,20 @@ export const connect = (
       service.upgrade({ maxMessageBytes: 1024, ...options })
     ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
     const fiber = yield* Effect.fork(
-      echoPrograms[pipeline](connection, options.prefix ?? "echo: ").pipe(
+      echoPrograms[pipeline](connection, options.prefix ?? "echo: ", scenarioOf(options.query ?? "")).pipe(
         Effect.provide(captureLogs(options.logs ?? []))
       )
     )
     const peer = yield* Queue.take(peers)
     return { peer, fiber, connection }
   })
+
+/** The scenario of an `/echo` query, which must be valid. */
+export const scenarioOf = (query: string): Scenario => {
+  const scenario = parseScenario(`http://echo.test/echo${query}`, defaults)
+  if (!isScenario(scenario)) throw new Error(`invalid test query ${query}: ${scenario.message}`)
+  return scenario
+}
 
 /** Runs the whole service on one request against the in-memory service; `peers` receives each socket's client end. */
 export const respond = (request: Request, settings: Partial<EchoSettings> = {}, peers?: Queue.Queue<TestPeer>) =>

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test"
 import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
-import { behaviourParameters, isScenario, parseScenario } from "../../src/domain/Scenario.js"
+import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -70,7 +70,7 @@ describe("GET / for a browser", () => {
 })
 
 describe("the debug page's behaviour section", () => {
-  const limits = { testBehaviours: true, maxMessageBytes: 1_048_576, idleTimeoutMs: 600_000 }
+  const limits = { testBehaviours: true, maxMessageBytes: 1_048_576, idleTimeoutSeconds: 600 }
 
   /** The section's inputs, each with its attributes, in the page's order. */
   const fields = async () => {
@@ -162,7 +162,12 @@ describe("GET / for anything else", () => {
     name,
     version,
     endpoints: [
-      { method: "GET", path: "/echo", description: "WebSocket upgrade; every message comes back with the prefix" },
+      {
+        method: "GET",
+        path: "/echo",
+        description: "WebSocket upgrade; every message comes back with the prefix",
+        parameters: parameterHelp
+      },
       {
         method: "GET",
         path: "/rpc",
@@ -170,7 +175,8 @@ describe("GET / for anything else", () => {
           "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
       },
       { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-      { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' }
+      { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+      { method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }
     ],
     prefix: "echo: ",
     maxMessageBytes: 1_048_576,

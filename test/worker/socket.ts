@@ -53,6 +53,11 @@ export class Client {
     clients.add(this)
   }
 
+  /** How many messages arrived that no `next` has taken yet. */
+  get unread(): number {
+    return this.inbox.length
+  }
+
   /** The next message, or a failure after `TIMEOUT_MS`. */
   next(): Promise<string | ArrayBuffer> {
     const queued = this.inbox.shift()
