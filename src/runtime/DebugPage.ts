@@ -169,10 +169,16 @@ function connect() {
     render("closed")
     entry("closed", "code " + event.code + (event.reason ? " · reason " + JSON.stringify(event.reason) : " · no reason") +
       (closedHere ? "" : event.wasClean ? " · by the server" : opened ? " · the connection broke" : ""), event.wasClean ? "clean" : "not clean")
-    if (!opened && !closedHere) entry("error", "The server refused the upgrade, or could not be reached: a page cannot read " +
-      "the HTTP status (the browser's console may show it). Open the URL over HTTP to read the server's answer: ", "", next.url.replace(/^ws/, "http"))
+    if (!opened && !closedHere) refused(next.url)
     if (socket === next) socket = null
   }
+}
+// A refused upgrade is only error and 1006 to a page: it says what it can, and where the server's answer is.
+function refused(url) {
+  const status = new URL(url).searchParams.get("reject")
+  entry("error", "The server refused the upgrade, or could not be reached" + (status ? " (reject=" + status + " asks it to refuse with " +
+    status + ")" : "") + ". A page cannot read the HTTP status; the browser's console may show it. Over HTTP the URL answers 400 " +
+    "naming a wrong parameter, or 426 if the parameters are fine: ", "", url.replace(/^ws/, "http"))
 }
 function disconnect() {
   if (!socket) return
@@ -322,7 +328,7 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-Rd65g4J+JWQP/iX2hwIvDCeKk8ebmdVTtII1nGSVQ8k='",
+  "script-src 'sha256-e2G387iiR0P57e6kzVKrElFddiJUcYd04AKNOcbf2AY='",
   "style-src 'sha256-7qrdyeReXxrP+NOpk4QU4BUkkgwecbSYUCfM5uIEZjI='",
   "img-src data:",
   "connect-src ws: wss:",

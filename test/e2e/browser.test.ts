@@ -1,6 +1,8 @@
 import { mkdir } from "node:fs/promises"
 import type { BrowserContext, Locator, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { behaviourParameters } from "../../src/domain/Scenario.js"
+import { NOT_WEBSOCKET } from "../support/wranglerDev.js"
 import { echoThroughBrowser, expectedBrowserEcho, launchChromium, openTab } from "./chromium.js"
 import { echoUrl, origin } from "./wsClient.js"
 
@@ -192,6 +194,49 @@ describe("Chromium against wrangler dev", () => {
     await page.close()
   })
 
+  it("asks the server for a greeting and a close, and logs the close with its code and reason", async () => {
+    const { page, problems, requested } = await openTab(browser)
+    // The narrowest phone the page is meant for.
+    await page.setViewportSize({ width: 360, height: 740 })
+    await page.goto(`${origin()}/`)
+    const field = await openBehaviour(page)
+    await field("greeting").fill("hello")
+    await field("close_code").fill("4001")
+    await field("close_reason").fill("bye")
+    await field("close_after").fill("1")
+    const url = `${echoUrl()}?greeting=hello&close_code=4001&close_reason=bye&close_after=1`
+    expect(await page.inputValue("#url")).toBe(url)
+
+    // Enter in a field of the section connects, with the URL as it stands.
+    await field("close_after").press("Enter")
+    const log = page.locator("#log")
+    const greeting = log.locator("li.received").filter({ hasText: "hello" })
+    await greeting.waitFor()
+    // Nothing was sent yet: the greeting has no round trip.
+    expect(await greeting.locator(".meta").textContent()).toBe("text · 5 B")
+    await page.keyboard.type("one")
+    await page.keyboard.press("Enter")
+    const closed = log.locator("li.closed")
+    await closed.waitFor()
+    expect(await logLines(page)).toEqual([
+      ["event", `connecting to ${url}`],
+      ["event", "open"],
+      ["received", "hello"],
+      ["sent", "one"],
+      ["received", "echo: one"],
+      ["closed", 'code 4001 · reason "bye" · by the server']
+    ])
+    expect(await closed.locator(".meta").textContent()).toBe("clean")
+    expect(await page.locator("#state").textContent()).toBe("closed")
+    expect(await page.isEnabled("#connect")).toBe(true)
+
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(360)
+    await page.screenshot({ path: "test-results/debug-page-behaviour-360.png", fullPage: true })
+    expect(problems).toEqual([])
+    expect(requested).toEqual([`${origin()}/`, url])
+    await page.close()
+  })
+
   it("does not connect while a field of the section is out of its range, and says which", async () => {
     const { page, problems, requested } = await openTab(browser)
     await page.goto(`${origin()}/`)
@@ -233,6 +278,61 @@ describe("Chromium against wrangler dev", () => {
     expect(await page.locator("#state").textContent()).toBe("disconnected")
     expect(problems).toEqual([])
     expect(requested).toEqual([`${origin()}/`])
+    await page.close()
+  })
+
+  it("says when the server refused the upgrade, and links to the URL over HTTP, whose answer names a wrong parameter", async () => {
+    const { page, problems, requested } = await openTab(browser)
+    await page.goto(`${origin()}/`)
+    const field = await openBehaviour(page)
+    await field("reject").fill("503")
+    await field("retry_after").fill("7")
+    const rejected = `${echoUrl()}?reject=503&retry_after=7`
+    expect(await page.inputValue("#url")).toBe(rejected)
+    // A URL typed by hand goes to the server as typed, here with a parameter the server does not know.
+    const unknown = `${echoUrl()}?colour=red`
+
+    const refusal = (url: string, asked: string) =>
+      `The server refused the upgrade, or could not be reached${asked}. A page cannot read the HTTP status; the ` +
+      "browser's console may show it. Over HTTP the URL answers 400 naming a wrong parameter, or 426 if the " +
+      `parameters are fine: ${url.replace(/^ws/, "http")}`
+    const explained = page.locator("#log li.error").filter({ hasText: "refused the upgrade" })
+    for (const [url, asked] of [
+      [rejected, " (reject=503 asks it to refuse with 503)"],
+      [unknown, ""]
+    ] as const) {
+      if (url === unknown) await page.fill("#url", unknown)
+      await page.getByRole("button", { name: "Connect", exact: true }).click()
+      await explained.filter({ hasText: url.replace(/^ws/, "http") }).waitFor()
+      expect((await logLines(page)).slice(-4)).toEqual([
+        ["event", `connecting to ${url}`],
+        ["error", "the connection failed or broke; the close code says more"],
+        ["closed", "code 1006 · no reason"],
+        ["error", refusal(url, asked)]
+      ])
+    }
+    expect(await page.locator("#state").textContent()).toBe("closed")
+    // The hand-typed URL emptied the section.
+    expect(await field("reject").inputValue()).toBe("")
+
+    // What a person who follows the links reads: the plain GET's answer, the 426 of valid parameters or the 400.
+    const links = await explained.locator("a").evaluateAll((links) => links.map((link) => link.href))
+    expect(links).toEqual([`${origin()}/echo?reject=503&retry_after=7`, `${origin()}/echo?colour=red`])
+    const [valid, wrong] = await Promise.all(links.map((link) => fetch(link)))
+    expect(valid?.status).toBe(426)
+    expect(await valid?.text()).toBe(NOT_WEBSOCKET)
+    expect(wrong?.status).toBe(400)
+    expect(await wrong?.json()).toEqual({
+      error: `Unknown parameter "colour"; the known ones are ${["room", ...behaviourParameters].join(", ")}`,
+      code: "UNKNOWN_PARAMETER"
+    })
+
+    // Only the browser's console knew each status: 503 as reject asked, 400 for the unknown parameter.
+    expect(problems).toEqual([
+      `WebSocket connection to '${rejected}' failed: Error during WebSocket handshake: Unexpected response code: 503`,
+      `WebSocket connection to '${unknown}' failed: Error during WebSocket handshake: Unexpected response code: 400`
+    ])
+    expect(requested).toEqual([`${origin()}/`, rejected, unknown])
     await page.close()
   })
 
