@@ -69,6 +69,17 @@ export interface Connection {
    * Frames that arrive before either is called are kept, in order, for it.
    */
   readonly run: <E = never, R = never>(handler: MessageHandler<E, R>) => Effect.Effect<void, E | ConnectionEnded, R>
+  /**
+   * `run` without a fiber: calls `handler` in the same way, and `onEnd` once with how it ended (an interruption
+   * when the returned function stops it). Replies that are an `Effect` run on `runtime`.
+   */
+  readonly unsafeRun: <E = never, R = never>(
+    runtime: Runtime.Runtime<R>,
+    handler: MessageHandler<E, R>,
+    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
+  ) => () => void
+  /** The `Clock` time (ms) of the upgrade. */
+  readonly openedAt: number
   /** The peer's close frame; 1006 when the connection dropped without one. */
   readonly closed: Effect.Effect<CloseFrame>
   /** Sends a message; dropped once the socket can no longer send (closed, or a close frame sent). */
@@ -148,7 +159,8 @@ const connectionOf = (
 ): Connection => {
   const limits = { maxMessageBytes, maxMessagesPerSecond }
   const closed = Deferred.unsafeMake<CloseFrame>(FiberId.none)
-  const traffic = makeTraffic(limits, clock.unsafeCurrentTimeMillis())
+  const openedAt = clock.unsafeCurrentTimeMillis()
+  const traffic = makeTraffic(limits, openedAt)
   // Events that arrive before the echo attaches (none in practice: the fiber starts before the first frame).
   let early: Array<Message> | undefined
   let ended: Exit.Exit<void, ConnectionEnded> | undefined
@@ -238,46 +250,56 @@ const connectionOf = (
         return Mailbox.toStream(mailbox)
       })
     )
+  const unsafeRun = <E, R>(
+    runtime: Runtime.Runtime<R>,
+    handler: MessageHandler<E, R>,
+    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
+  ): (() => void) => {
+    // Created with the first reply that suspends: a handler that answers in its event never needs it.
+    let running: Set<Fiber.RuntimeFiber<Message | undefined, E>> | undefined
+    let done: Exit.Exit<void, ConnectionEnded> | undefined
+    let finished = false
+    const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
+      if (finished) return
+      finished = true
+      if (running !== undefined) for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
+      onEnd(exit)
+    }
+    const settle = (
+      fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
+      exit: Exit.Exit<Message | undefined, E>
+    ) => {
+      if (fiber !== undefined) running?.delete(fiber)
+      if (Exit.isFailure(exit)) return finish(exit)
+      if (exit.value !== undefined) sendOne(exit.value)
+      if (done !== undefined && (running === undefined || running.size === 0)) finish(done)
+    }
+    attach({
+      message(data) {
+        const reply = handler(data)
+        if (reply === undefined) return
+        if (!Effect.isEffect(reply)) return sendOne(reply)
+        // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
+        // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
+        const exit = Runtime.runSyncExit(runtime, reply)
+        const fiber = asyncFiberOf(exit)
+        if (fiber === undefined) return settle(undefined, exit)
+        running ??= new Set()
+        running.add(fiber)
+        fiber.addObserver((exit) => settle(fiber, exit))
+      },
+      end(exit) {
+        done = exit
+        if (Exit.isFailure(exit) || running === undefined || running.size === 0) finish(exit)
+      }
+    })
+    return () => finish(Exit.interrupt(FiberId.none))
+  }
   const run = <E, R>(handler: MessageHandler<E, R>) =>
     Effect.flatMap(Effect.runtime<R>(), (runtime) =>
       Effect.async<void, E | ConnectionEnded>((resume) => {
-        const running = new Set<Fiber.RuntimeFiber<Message | undefined, E>>()
-        let done: Exit.Exit<void, ConnectionEnded> | undefined
-        let resumed = false
-        const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
-          if (resumed) return
-          resumed = true
-          for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
-          resume(exit)
-        }
-        const settle = (
-          fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
-          exit: Exit.Exit<Message | undefined, E>
-        ) => {
-          if (fiber !== undefined) running.delete(fiber)
-          if (Exit.isFailure(exit)) return finish(exit)
-          if (exit.value !== undefined) sendOne(exit.value)
-          if (done !== undefined && running.size === 0) finish(done)
-        }
-        attach({
-          message(data) {
-            const reply = handler(data)
-            if (reply === undefined) return
-            if (!Effect.isEffect(reply)) return sendOne(reply)
-            // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
-            // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
-            const exit = Runtime.runSyncExit(runtime, reply)
-            const fiber = asyncFiberOf(exit)
-            if (fiber === undefined) return settle(undefined, exit)
-            running.add(fiber)
-            fiber.addObserver((exit) => settle(fiber, exit))
-          },
-          end(exit) {
-            done = exit
-            if (Exit.isFailure(exit) || running.size === 0) finish(exit)
-          }
-        })
-        return Effect.sync(() => finish(Exit.void))
+        const stop = unsafeRun(runtime, handler, resume)
+        return Effect.sync(stop)
       })
     )
   return {
@@ -288,6 +310,8 @@ const connectionOf = (
       return messages()
     },
     run,
+    unsafeRun,
+    openedAt,
     closed: Deferred.await(closed),
     send: (message) => Effect.sync(() => sendOne(message)),
     sendAll: (messages) => Effect.sync(() => sendAll(messages)),
