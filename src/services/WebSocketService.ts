@@ -336,7 +336,7 @@ const connectionOf = (
 }
 
 /** The fiber that goes on running an effect that `Runtime.runSyncExit` could not complete synchronously. */
-const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A, E> | undefined => {
+export const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A, E> | undefined => {
   if (Exit.isSuccess(exit)) return undefined
   const defect = Cause.dieOption(exit.cause)
   return Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)
