@@ -20,6 +20,9 @@ import { connectionEnded, limitReply } from "./Echo.js"
 const WEBSOCKET_OPEN = 1
 const WEBSOCKET_CLOSED = 3
 
+/** How long a changed attachment waits to be written, with every other change of that time. */
+const FLUSH_MS = 1_000
+
 /**
  * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`).
  * The Worker checks each upgrade and sends it here with its plan; the runtime
@@ -38,6 +41,9 @@ export class EchoRoom extends DurableObject<Env> {
   private readonly sockets = new WeakMap<WebSocket, RoomSocket>()
   /** When the alarm is due, as this instance last set or read it (null: none); unknown until then. */
   private alarmAt: number | null | undefined
+  /** The sockets whose attachment changed since it was last written. */
+  private readonly dirty = new Set<WebSocket>()
+  private flushing: ReturnType<typeof setTimeout> | undefined
 
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now()
@@ -60,6 +66,8 @@ export class EchoRoom extends DurableObject<Env> {
       socket.idleTimeoutMs > 0 ? now + socket.idleTimeoutMs : Number.POSITIVE_INFINITY,
       dueOf(behaviour)
     )
+    // An object of its own (no room) is new: it has no alarm yet, and one storage call sets it.
+    if (plan.room === undefined) this.alarmAt ??= null
     if (due < Number.POSITIVE_INFINITY) await this.alarmBy(due)
     return response
   }
@@ -79,13 +87,13 @@ export class EchoRoom extends DurableObject<Env> {
         if (peer === ws) continue
         const other = this.socketOf(peer)
         this.deliver(peer, other, reply)
-        peer.serializeAttachment(other)
+        this.save(peer)
       }
       this.deliver(ws, socket, reply)
     } else {
       this.deliver(ws, socket, reply)
     }
-    ws.serializeAttachment(socket)
+    this.save(ws)
     return undefined
   }
 
@@ -146,6 +154,27 @@ export class EchoRoom extends DurableObject<Env> {
     if (next < Number.POSITIVE_INFINITY) await this.alarmBy(next)
   }
 
+  /**
+   * Marks a socket's attachment as changed; every changed attachment is written once, `FLUSH_MS` later. An
+   * object with a pending timer does not hibernate (Cloudflare's "Lifecycle of a Durable Object": hibernation
+   * needs no `setTimeout`/`setInterval` callbacks set), so the attachments are written before it can be.
+   * What an eviction without hibernation (a crash, a restart) loses is written down in docs/robustness.md.
+   */
+  private save(ws: WebSocket): void {
+    this.dirty.add(ws)
+    this.flushing ??= setTimeout(() => this.flush(), FLUSH_MS)
+  }
+
+  private flush(): void {
+    this.flushing = undefined
+    for (const ws of this.dirty) {
+      const socket = this.sockets.get(ws)
+      // An ended socket's attachment was written when it ended; it may be closed by now.
+      if (socket !== undefined && !socket.ended) ws.serializeAttachment(socket)
+    }
+    this.dirty.clear()
+  }
+
   /** Sets the alarm for `due` unless it is already due by then: one storage call when the cache knows. */
   private async alarmBy(due: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm()
@@ -163,7 +192,7 @@ export class EchoRoom extends DurableObject<Env> {
     }
     if (scenario?.greeting !== undefined) this.send(ws, socket, scenario.greeting, now)
     if (behaviour.close !== undefined && closeAfterEchoes(behaviour.close) === 0) this.sendClose(ws, behaviour)
-    ws.serializeAttachment(socket)
+    this.save(ws)
   }
 
   /** The push and the timed close of a socket that are due at `now`. */
@@ -175,7 +204,7 @@ export class EchoRoom extends DurableObject<Env> {
       behaviour.pushesLeft--
       behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + behaviour.push.everyMs : 0
     } else return
-    ws.serializeAttachment(socket)
+    this.save(ws)
   }
 
   /** An echo for a socket with behaviours, after its `delay_ms` (a timer: it keeps the object awake ≤ 10 s). */
@@ -186,7 +215,7 @@ export class EchoRoom extends DurableObject<Env> {
     else {
       setTimeout(() => {
         this.echo(ws, socket, behaviour, reply)
-        ws.serializeAttachment(socket)
+        this.save(ws)
       }, behaviour.delayMs)
     }
   }
