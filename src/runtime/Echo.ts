@@ -13,7 +13,13 @@ import { rateLimited } from "../domain/RateLimit.js"
 import type { RequestInfo } from "../domain/RequestInfo.js"
 import { closeAfterEchoes, isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import type { Connection, ConnectionEnded, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
+import {
+  asyncFiberOf,
+  type Connection,
+  type ConnectionEnded,
+  type ConnectionStats,
+  type LimitExceeded
+} from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
 export interface Ending {
@@ -228,9 +234,11 @@ export const startHandlerEcho = (
     stop = connection.unsafeRun(runtime, handler, (exit) => {
       // A stalled socket leaves the peer's close unanswered until its idle timeout.
       const pump = scenario.stall ? Effect.zipRight(exit, untilIdle(connection)) : exit
-      Runtime.runFork(runtime)(supervise(connection, pump, plain ? undefined : logged(scenario))).addObserver(() =>
-        resolve()
-      )
+      // The ending completes in the event that ended the connection, unless it has to wait (a stalled socket).
+      const ending = Runtime.runSyncExit(runtime, supervise(connection, pump, plain ? undefined : logged(scenario)))
+      const fiber = asyncFiberOf(ending)
+      if (fiber === undefined) resolve()
+      else fiber.addObserver(() => resolve())
     })
   })
   return { ended, stop }

@@ -35,8 +35,6 @@ const FLUSH_MS = 1_000
  * line of the connection.
  */
 export class EchoRoom extends DurableObject<Env> {
-  /** The echo transform of each prefix: built once per instance, never per message. */
-  private readonly transforms = new Map<string, (message: Message) => Message>()
   /** The attachments this instance has read or written: a cache, the attachment stays the truth. */
   private readonly sockets = new WeakMap<WebSocket, RoomSocket>()
   /** When the alarm is due, as this instance last set or read it (null: none); unknown until then. */
@@ -77,7 +75,7 @@ export class EchoRoom extends DurableObject<Env> {
     const now = Date.now()
     const exceeded = admit(socket.traffic, socket.limits, message, now)
     if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded), true)
-    const reply = this.transform(socket.prefix)(message)
+    const reply = prefixMessage(socket.prefix)(message)
     const behaviour = socket.behaviour
     if (behaviour === null) {
       ws.send(reply)
@@ -255,15 +253,6 @@ export class EchoRoom extends DurableObject<Env> {
   /** A socket's behaviours, without counting a wake for it. */
   private behaviourOf(ws: WebSocket): RoomBehaviour | null {
     return (this.sockets.get(ws) ?? (ws.deserializeAttachment() as RoomSocket)).behaviour
-  }
-
-  private transform(prefix: string): (message: Message) => Message {
-    let transform = this.transforms.get(prefix)
-    if (transform === undefined) {
-      transform = prefixMessage(prefix)
-      this.transforms.set(prefix, transform)
-    }
-    return transform
   }
 
   /**
