@@ -57,7 +57,14 @@ export { chooseSubprotocol, parseSubprotocols } from "./domain/Subprotocol.js"
 export { admit, type ConnectionStats, countSent, type Limits, makeTraffic, type Traffic } from "./domain/Traffic.js"
 export { isRuntimeUpgradable, isWebSocketUpgrade } from "./domain/Upgrade.js"
 export { type SocketOptions, toSocket } from "./runtime/ConnectionSocket.js"
-export { type Ending, echoPrograms, handlerEcho, streamEcho, superviseExit } from "./runtime/Echo.js"
+export {
+  type Ending,
+  echoPrograms,
+  handlerEcho,
+  startHandlerEcho,
+  streamEcho,
+  superviseExit
+} from "./runtime/Echo.js"
 export { EchoRouter } from "./runtime/EchoRouter.js"
 export { EchoRpcsLive, rpcResponse } from "./runtime/EchoRpc.js"
 export { type FetchHandlerOptions, serveHttpApp, toFetchHandler, UpgradeRefused } from "./runtime/FetchHandler.js"
