@@ -21,15 +21,37 @@ const figures = (heap: Snapshot) => {
   const at = (name: string) => fields.indexOf(name)
   const [type, name, size] = [at("type"), at("name"), at("self_size")]
   const counts: Record<string, number> = Object.fromEntries(COUNTED.map((counted) => [counted, 0]))
+  const bytesByKind = new Map<string, number>()
   let bytes = 0
   for (let i = 0; i < heap.nodes.length; i += fields.length) {
-    bytes += heap.nodes[i + size] ?? 0
-    if (typeNames[heap.nodes[i + type] ?? -1] !== "object") continue
+    const self = heap.nodes[i + size] ?? 0
+    bytes += self
+    const kind = typeNames[heap.nodes[i + type] ?? -1] ?? ""
     const named = heap.strings[heap.nodes[i + name] ?? -1] ?? ""
+    // Objects by constructor, closures and the rest by their type: what a socket's bytes are made of.
+    const key =
+      kind === "object"
+        ? named
+        : kind === "closure"
+          ? `closure ${named || "(anonymous)"}`
+          : kind === "native"
+            ? `native ${named}`
+            : `(${kind})`
+    bytesByKind.set(key, (bytesByKind.get(key) ?? 0) + self)
+    if (kind !== "object") continue
     if (named in counts) counts[named] = (counts[named] ?? 0) + 1
   }
-  return { heapMiB: bytes / 2 ** 20, ...counts }
+  return { figures: { heapMiB: bytes / 2 ** 20, ...counts }, bytesByKind }
 }
+
+/** The kinds of object that grew the most between two snapshots, in bytes per socket. */
+const growth = (before: Map<string, number>, after: Map<string, number>, sockets: number) =>
+  [...after]
+    .map(([key, bytes]) => [key, (bytes - (before.get(key) ?? 0)) / sockets] as const)
+    .filter(([, perSocket]) => perSocket >= 16)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([key, perSocket]) => ({ kind: key, "B per socket": Math.round(perSocket) }))
 
 const snapshotOf = async (inspectorPort: number): Promise<Snapshot> => {
   const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
@@ -56,25 +78,30 @@ const snapshotOf = async (inspectorPort: number): Promise<Snapshot> => {
   return JSON.parse(chunks.join("")) as Snapshot
 }
 
-export const heapAfterClose = async (sockets: number, pipeline: string) => {
-  const { inspector, server } = await startInspectable("heap", { ECHO_PIPELINE: pipeline })
+/** The Workers whose heap can be measured: ours (in the given pipeline), and the plain and hand-written DO ones. */
+export const HEAP_TARGETS = { T3: "wrangler.toml", T2: "bench/plain/wrangler.toml", T5: "bench/plain-do/wrangler.toml" }
+
+export const heapAfterClose = async (sockets: number, pipeline: string, target: keyof typeof HEAP_TARGETS = "T3") => {
+  const { inspector, server } = await startInspectable("heap", { ECHO_PIPELINE: pipeline }, HEAP_TARGETS[target])
   try {
     const ex = exchange(TEXT, Buffer.from("0123456789abcdefghij"), "echo: ")
     // A first round builds what the isolate builds once (layers, the runtime), so the baseline holds it.
     await closeBatches((await openBatches(server.port, ex, 500, 500)).connections, 500)
-    const before = figures(await snapshotOf(inspector))
+    const { figures: before, bytesByKind: beforeKinds } = figures(await snapshotOf(inspector))
     const opened = await openBatches(server.port, ex, sockets, 500)
-    const open = figures(await snapshotOf(inspector))
+    const { figures: open, bytesByKind: openKinds } = figures(await snapshotOf(inspector))
     const { unclean } = await closeBatches(opened.connections, 500)
     // The connections' fibers end a little after their close frames; a second snapshot would show any straggler.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
-    const after = figures(await snapshotOf(inspector))
+    const { figures: after } = figures(await snapshotOf(inspector))
     console.log(
-      `heap (${pipeline} pipeline, ${sockets} sockets, ${opened.failures} failures, ${unclean} unclean closes)`
+      `heap (${target === "T3" ? `${pipeline} pipeline` : target}, ${sockets} sockets, ${opened.failures} failures, ${unclean} unclean closes)`
     )
     console.table({ before, open, "after all closed": after })
     const perSocket = (heap: { heapMiB: number }) => (((heap.heapMiB - before.heapMiB) * 2 ** 20) / sockets).toFixed(0)
     console.log(`heap per open socket: ${perSocket(open)} B; left per socket after all closed: ${perSocket(after)} B`)
+    console.log("what an open socket holds, by kind (constructor, closure, or V8's node type):")
+    console.table(growth(beforeKinds, openKinds, sockets))
     return { sockets, pipeline, before, open, after }
   } finally {
     await server.stop()

@@ -15,7 +15,7 @@ import {
   TEXT,
   type Window
 } from "./client.js"
-import { heapAfterClose } from "./heap.js"
+import { HEAP_TARGETS, heapAfterClose } from "./heap.js"
 import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
 import {
@@ -458,7 +458,9 @@ const printHeadlines = (result: Parameters<typeof headlineLines>[0]) => {
 const main = async () => {
   if (flag("heap")) {
     const sockets = Number(option("heap") ?? 2000)
-    return heapAfterClose(Number.isFinite(sockets) ? sockets : 2000, option("pipeline") ?? "stream")
+    const target = (option("heap-target") ?? "T3") as keyof typeof HEAP_TARGETS
+    if (!(target in HEAP_TARGETS)) throw new Error(`--heap-target is one of ${Object.keys(HEAP_TARGETS).join(", ")}`)
+    return heapAfterClose(Number.isFinite(sockets) ? sockets : 2000, option("pipeline") ?? "stream", target)
   }
   if (flag("profile")) {
     const seconds = Number(option("profile") ?? 5)
@@ -468,7 +470,13 @@ const main = async () => {
     const target = (option("profile-target") ?? "T3") as ProfileTarget
     if (!(target in PROFILE_TARGETS))
       throw new Error(`--profile-target is one of ${Object.keys(PROFILE_TARGETS).join(", ")}, not ${target}`)
-    return profileWorker(Number.isFinite(seconds) ? seconds : 5, workload, target)
+    const pipeline = option("pipeline")
+    return profileWorker(
+      Number.isFinite(seconds) ? seconds : 5,
+      workload,
+      target,
+      pipeline === undefined ? {} : { ECHO_PIPELINE: pipeline }
+    )
   }
   const wantsUpgrades = only === undefined || only.includes("upgrades")
   if (wantsUpgrades && (openFilesLimit(process.pid) ?? 0) < fdNeeded() && process.env.BENCH_FD_RAISED !== "1") {

@@ -184,12 +184,13 @@ export type ProfileTarget = keyof typeof PROFILE_TARGETS
 export const profileWorker = async (
   seconds: number,
   workload: ProfileWorkload = "closed100",
-  target: ProfileTarget = "T3"
+  target: ProfileTarget = "T3",
+  overrides: Record<string, string> = {}
 ) => {
   // The Socket echo serves only /echo.
   if (target === "T7" && workload !== "closed100" && workload !== "upgrades")
     throw new Error(`--profile-target T7 profiles closed100 or upgrades, not ${workload}`)
-  const { dir, inspector, server } = await startInspectable("profile", {}, PROFILE_TARGETS[target])
+  const { dir, inspector, server } = await startInspectable("profile", overrides, PROFILE_TARGETS[target])
   const port = server.port
   try {
     const { call, close } = await inspect(inspector)

@@ -25,7 +25,10 @@ export {
   NotFound,
   NotWebSocket,
   OriginNotAllowed,
+  RejectedOnRequest,
+  RoomFull,
   SubprotocolNotSupported,
+  UnknownParameter,
   UnsupportedUpgrade,
   UnsupportedVersion
 } from "./domain/HttpError.js"
@@ -34,11 +37,34 @@ export { byteLength, type Message, prefixMessage } from "./domain/Message.js"
 export { MessageTooLarge } from "./domain/MessageTooLarge.js"
 export { isOriginAllowed, normalizeOrigin, type OriginPolicy } from "./domain/Origin.js"
 export { RateLimitExceeded } from "./domain/RateLimit.js"
+export { type CloudflareInfo, type RequestInfo, requestInfo } from "./domain/RequestInfo.js"
+export {
+  behaviourParameters,
+  closeAfterEchoes,
+  isPlainEcho,
+  isScenario,
+  MAX_SCENARIO_TEXT_BYTES,
+  noScenario,
+  parameterHelp,
+  parseScenario,
+  type Scenario,
+  type ScenarioClose,
+  type ScenarioLimits,
+  type ScenarioPush,
+  type ScenarioReject
+} from "./domain/Scenario.js"
 export { chooseSubprotocol, parseSubprotocols } from "./domain/Subprotocol.js"
 export { admit, type ConnectionStats, countSent, type Limits, makeTraffic, type Traffic } from "./domain/Traffic.js"
 export { isRuntimeUpgradable, isWebSocketUpgrade } from "./domain/Upgrade.js"
 export { type SocketOptions, toSocket } from "./runtime/ConnectionSocket.js"
-export { type Ending, echoPrograms, handlerEcho, streamEcho, superviseExit } from "./runtime/Echo.js"
+export {
+  type Ending,
+  echoPrograms,
+  handlerEcho,
+  startHandlerEcho,
+  streamEcho,
+  superviseExit
+} from "./runtime/Echo.js"
 export { EchoRouter } from "./runtime/EchoRouter.js"
 export { EchoRpcsLive, rpcResponse } from "./runtime/EchoRpc.js"
 export { type FetchHandlerOptions, serveHttpApp, toFetchHandler, UpgradeRefused } from "./runtime/FetchHandler.js"

@@ -35,6 +35,20 @@ export const byteLength = (message: Message): number =>
  * gets the prefix's UTF-8 bytes in front of the unchanged payload.
  */
 export const prefixMessage = (prefix: string): ((message: Message) => Message) => {
+  // One transform per prefix, shared by every socket: a socket pays for no closure and no encoded prefix.
+  let transform = transforms.get(prefix)
+  if (transform === undefined) {
+    transform = makePrefix(prefix)
+    if (transforms.size < MAX_CACHED_PREFIXES) transforms.set(prefix, transform)
+  }
+  return transform
+}
+
+/** A deployment has one prefix; the cache stays small whatever a caller passes. */
+const MAX_CACHED_PREFIXES = 16
+const transforms = new Map<string, (message: Message) => Message>()
+
+const makePrefix = (prefix: string): ((message: Message) => Message) => {
   if (prefix === "") return (message) => message
   const prefixBytes = encoder.encode(prefix)
   return (message) => {

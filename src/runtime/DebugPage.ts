@@ -3,6 +3,9 @@
  * self-contained document (no framework, no external requests) that connects to
  * this origin's `/echo`, sends text or hex-encoded binary, and logs every frame
  * with its time, the round trip of each echo, and the close code and reason.
+ * Its behaviour section writes the query of `/echo` (see `parseScenario`) into
+ * the URL field, and the browser's own constraint validation checks each value
+ * against the range the server accepts, before a connection is tried.
  */
 
 const style = `
@@ -38,24 +41,38 @@ button:disabled{opacity:.45;cursor:not-allowed}
 #log .sent .kind{color:var(--accent)}
 #log .received .kind{color:var(--ok)}
 #log .error .kind,#log .closed .kind{color:var(--bad)}
+#log a{color:var(--accent)}
+#behaviour>.hint{margin-bottom:.25rem}
+details{width:100%;border:1px solid var(--line);border-radius:.4rem;background:var(--card);padding:0 .7rem}
+summary{cursor:pointer;font-weight:600;padding:.6rem 0}
+.fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.5rem 1rem;padding:.5rem 0 .7rem}
+.hint span{white-space:nowrap}
+.field{display:flex;flex-wrap:wrap;align-items:center;gap:.2rem .5rem;align-content:start}
+.field label{width:auto;font:.9rem ui-monospace,monospace;color:inherit}
+.field input{flex:1 1 100%}
+.field input[type=checkbox]{flex:none;width:1.4rem;height:1.4rem;min-height:0;margin:0;accent-color:var(--accent)}
+.field input:invalid{border-color:var(--bad);outline:1px solid var(--bad)}
 `
 
 const script = String.raw`
 "use strict"
 const $ = (id) => document.getElementById(id)
 const ui = { url: $("url"), protocols: $("protocols"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
-  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state") }
-ui.url.value = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
+  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state"), behaviour: $("behaviour") }
+const echo = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
+ui.url.value = echo
+const fields = Array.from(ui.behaviour.querySelectorAll("input"))
 const encoder = new TextEncoder()
 let socket = null
 let sentAt = []
 let last = ""
+let closedHere = false
 const clock = (now = new Date()) => now.toTimeString().slice(0, 8) + "." + String(now.getMilliseconds()).padStart(3, "0")
 const hex = (bytes) => Array.from(bytes.subarray(0, 256), (b) => b.toString(16).padStart(2, "0")).join(" ") +
   (bytes.length > 256 ? " …" : "")
 const shorten = (text) => text.length > 2000 ? text.slice(0, 2000) + " …" : text
 const kinds = { sent: "→ sent", received: "← received", event: "• event", closed: "× closed", error: "! error" }
-function entry(kind, body, meta) {
+function entry(kind, body, meta, link) {
   const item = document.createElement("li")
   item.className = kind
   const parts = [["time", clock()], ["span", kinds[kind], "kind"], ["span", meta || "", "meta"], ["span", body, "body"]]
@@ -64,6 +81,13 @@ function entry(kind, body, meta) {
     part.textContent = text
     if (name) part.className = name
     item.append(part)
+  }
+  if (link) {
+    const a = document.createElement("a")
+    a.href = a.textContent = link
+    a.target = "_blank"
+    a.rel = "noopener"
+    item.lastChild.append(a)
   }
   const atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40
   ui.log.append(item)
@@ -78,17 +102,59 @@ function render(state) {
   ui.disconnect.disabled = !open && state !== "connecting"
   ui.text.disabled = ui.binary.disabled = !open
 }
+// A field's value as the query carries it: "" leaves the parameter out.
+const param = (input) => input.type === "checkbox" ? (input.checked ? "true" : "") :
+  input.type === "number" && input.value ? String(input.valueAsNumber) : input.value
+// What min, max and step cannot say: a limit in UTF-8 bytes, numbers left out of the range, a parameter needed.
+function check(input) {
+  const text = param(input), { bytes, gaps, needs } = input.dataset
+  const gap = text && gaps && gaps.split(" ").some((g) => { const [a, b = a] = g.split("-"); return +text >= +a && +text <= +b })
+  input.setCustomValidity(bytes && encoder.encode(text).length > +bytes ? "At most " + bytes + " UTF-8 bytes." :
+    gap ? text + " is not allowed." : needs && text && !param(ui.behaviour.querySelector("[name=" + needs + "]")) ? "Needs " + needs + "." : "")
+}
+// The section writes its parameters into the URL's query; any other parameter typed there by hand stays.
+function toUrl() {
+  fields.forEach(check)
+  let url
+  try { url = new URL(ui.url.value.trim()) } catch { url = new URL(echo) }
+  const query = new URLSearchParams(url.search)
+  for (const input of fields) query.delete(input.name)
+  for (const input of fields) if (param(input)) query.append(input.name, param(input))
+  url.search = query.toString()
+  ui.url.value = url.href
+}
+// A URL edited by hand shows in the section, so the two never disagree.
+function toSection() {
+  let query
+  try { query = new URL(ui.url.value.trim()).searchParams } catch { return }
+  for (const input of fields) {
+    const text = query.get(input.name)
+    if (input.type === "checkbox") input.checked = text === "true"
+    else input.value = text === null ? "" : text
+  }
+  fields.forEach(check)
+}
 function connect() {
   if (socket && socket.readyState < 2) return
+  const invalid = [ui.url, ...fields].find((input) => !input.checkValidity())
+  if (invalid) {
+    if (invalid !== ui.url) ui.behaviour.open = true
+    invalid.reportValidity()
+    return entry("error", invalid === ui.url ? "URL: " + invalid.validationMessage :
+      invalid.name + ": " + invalid.validationMessage + " Not connecting: the server would refuse it with 400.")
+  }
   let next
   const offered = ui.protocols.value.split(",").map((p) => p.trim()).filter(Boolean)
   try { next = new WebSocket(ui.url.value.trim(), offered) } catch (e) { return entry("error", e.message) }
   socket = next
   sentAt = []
+  closedHere = false
+  let opened = false
   next.binaryType = "arraybuffer"
   render("connecting")
   entry("event", "connecting to " + next.url + (offered.length ? " offering " + offered.join(", ") : ""))
   next.onopen = () => {
+    opened = true
     render("open")
     entry("event", "open" + (next.protocol ? " · subprotocol " + next.protocol : offered.length ? " · no subprotocol" : ""))
     ui.message.focus()
@@ -101,10 +167,18 @@ function connect() {
   next.onerror = () => entry("error", "the connection failed or broke; the close code says more")
   next.onclose = (event) => {
     render("closed")
-    entry("closed", "code " + event.code + (event.reason ? " · reason " + JSON.stringify(event.reason) : " · no reason"),
-      event.wasClean ? "clean" : "not clean")
+    entry("closed", "code " + event.code + (event.reason ? " · reason " + JSON.stringify(event.reason) : " · no reason") +
+      (closedHere ? "" : event.wasClean ? " · by the server" : opened ? " · the connection broke" : ""), event.wasClean ? "clean" : "not clean")
+    if (!opened && !closedHere) refused(next.url)
     if (socket === next) socket = null
   }
+}
+// A refused upgrade is only error and 1006 to a page: it says what it can, and where the server's answer is.
+function refused(url) {
+  const status = new URL(url).searchParams.get("reject")
+  entry("error", "The server refused the upgrade, or could not be reached" + (status ? " (reject=" + status + " asks it to refuse with " +
+    status + ")" : "") + ". A page cannot read the HTTP status; the browser's console may show it. Over HTTP the URL answers 400 " +
+    "naming a wrong parameter, or 426 if the parameters are fine: ", "", url.replace(/^ws/, "http"))
 }
 function disconnect() {
   if (!socket) return
@@ -112,6 +186,7 @@ function disconnect() {
   try {
     if (code) socket.close(Number(code), ui.reason.value)
     else socket.close()
+    closedHere = true
     render("closing")
   } catch (e) { entry("error", e.message) }
 }
@@ -133,6 +208,8 @@ function send(binary) {
   ui.message.focus()
 }
 $("connection").onsubmit = (event) => { event.preventDefault(); connect() }
+ui.behaviour.oninput = toUrl
+ui.url.oninput = toSection
 ui.disconnect.onclick = disconnect
 $("compose").onsubmit = (event) => { event.preventDefault(); send(false) }
 ui.binary.onclick = () => send(true)
@@ -144,9 +221,60 @@ ui.message.onkeydown = (event) => {
 render("disconnected")
 `
 
+/**
+ * The behaviour section, one field per parameter of `/echo` in the order of `behaviourParameters` (with `room`
+ * before `broadcast`, which needs it): its name, its input's attributes, and a hint with the range the server
+ * accepts. `data-bytes`, `data-gaps` and `data-needs` are what the page's script checks besides min and max.
+ */
+const behaviour: ReadonlyArray<readonly [name: string, attributes: string, hint: string, range: string]> = [
+  ["greeting", 'data-bytes="1024"', "sent right after the upgrade", "up to 1,024 bytes"],
+  ["delay_ms", 'type="number" min="0" max="10000"', "each echo this late", "0–10,000"],
+  ["accept_delay_ms", 'type="number" min="0" max="10000"', "the 101 this late", "0–10,000"],
+  [
+    "close_code",
+    'type="number" min="1000" max="4999" data-gaps="1004-1006 1015-2999"',
+    "the server closes",
+    "1000–1003, 1007–1014, 3000–4999"
+  ],
+  ["close_reason", 'data-bytes="123"', "with this reason", "up to 123 bytes"],
+  ["close_after", 'type="number" min="0" max="1000000"', "after this many echoes", "0–1,000,000"],
+  ["close_after_ms", 'type="number" min="0" max="3600000"', "or ms after the upgrade", "0–3,600,000"],
+  ["push", 'data-bytes="1024"', "sent by the server on its own", "up to 1,024 bytes"],
+  [
+    "push_every_ms",
+    'type="number" min="10" max="3600000" data-needs="push"',
+    "every this many ms",
+    "10–3,600,000, default 1,000"
+  ],
+  ["push_count", 'type="number" min="1" max="10000" data-needs="push"', "this many times", "1–10,000, default 1"],
+  [
+    "reject",
+    'type="number" min="400" max="599" data-gaps="426"',
+    "refuse the upgrade with this status",
+    "400–599 but 426"
+  ],
+  ["retry_after", 'type="number" min="0" max="86400" data-needs="reject"', "with Retry-After, in seconds", "0–86,400"],
+  ["stall", 'type="checkbox"', "then silence until the idle timeout", "true when ticked"],
+  ["info", 'type="checkbox"', "first, the connection as JSON", "true when ticked"],
+  ["room", 'pattern="[A-Za-z0-9._\\-]{1,64}"', "the room's name", "1–64 of A–Z a–z 0–9 . _ -"],
+  ["broadcast", 'type="checkbox" data-needs="room"', "every message to the whole room", "true when ticked, needs room"]
+]
+
+const field = ([name, attributes, hint, range]: (typeof behaviour)[number]) => {
+  const input = `<input id="p-${name}" name="${name}" ${attributes} aria-describedby="h-${name}">`
+  const label = `<label for="p-${name}">${name}</label>`
+  const check = attributes.startsWith('type="checkbox"')
+  // A range breaks at its commas only, never at a dash.
+  const ranges = range
+    .split(", ")
+    .map((part) => `<span>${part}</span>`)
+    .join(", ")
+  return `<div class="field">${check ? input + label : label + input}<p id="h-${name}" class="hint">${hint} · ${ranges}</p></div>`
+}
+
 const body = `<main>
 <header><h1>WebSocket echo</h1><output id="state" aria-live="polite">disconnected</output></header>
-<form id="connection">
+<form id="connection" autocomplete="off" novalidate>
 <label for="url">Server</label>
 <input id="url" type="url" inputmode="url" autocomplete="off" spellcheck="false" required>
 <button id="connect">Connect</button>
@@ -158,6 +286,12 @@ const body = `<main>
 <label class="pair grow">reason <input id="reason" maxlength="123" placeholder="optional"></label>
 <button id="disconnect" type="button" class="plain">Disconnect</button>
 </div>
+<details id="behaviour"><summary>Behaviour</summary>
+<p class="hint">Asks the server for a greeting, latency, pushes, a close or a refusal: each filled field goes into the URL's query.</p>
+<div class="fields">
+${behaviour.map(field).join("\n")}
+</div>
+</details>
 </form>
 <form id="compose">
 <label for="message">Message</label>
@@ -194,8 +328,8 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-1FU+5dOprLHEkY7IK6PjfW5D8tkVIUa8BtNusPz5u2s='",
-  "style-src 'sha256-QBaoKJ3VPj/81+9/QdFVwyTJxGzHsPdbsajrDFKztMU='",
+  "script-src 'sha256-e2G387iiR0P57e6kzVKrElFddiJUcYd04AKNOcbf2AY='",
+  "style-src 'sha256-7qrdyeReXxrP+NOpk4QU4BUkkgwecbSYUCfM5uIEZjI='",
   "img-src data:",
   "connect-src ws: wss:",
   "base-uri 'none'",

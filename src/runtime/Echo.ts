@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
@@ -12,7 +13,13 @@ import { rateLimited } from "../domain/RateLimit.js"
 import type { RequestInfo } from "../domain/RequestInfo.js"
 import { closeAfterEchoes, isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import type { Connection, ConnectionEnded, ConnectionStats, LimitExceeded } from "../services/WebSocketService.js"
+import {
+  asyncFiberOf,
+  type Connection,
+  type ConnectionEnded,
+  type ConnectionStats,
+  type LimitExceeded
+} from "../services/WebSocketService.js"
 
 /** How a connection ended: the peer's close frame, if it sent one, and ours. */
 export interface Ending {
@@ -57,29 +64,27 @@ export const superviseExit = <E, R>(
   extra?: Record<string, unknown>
 ): Effect.Effect<{ readonly exit: Exit.Exit<CloseFrame, E>; readonly ending: Ending }, never, R> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Clock.currentTimeMillis, (openedAt) =>
-      Effect.flatMap(Effect.exit(restore(Effect.zipRight(pump, connection.closed))), (exit) => {
-        const ending = endingOf(exit)
-        return Effect.flatMap(connection.close(ending.reply), (reply) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.flatMap(connection.stats, (stats) =>
-              Effect.as(
-                connectionEnded({
-                  connection: connection.id,
-                  protocol: connection.protocol,
-                  durationMs: now - openedAt,
-                  stats,
-                  peer: ending.peer,
-                  reply,
-                  extra
-                }),
-                { exit, ending: { peer: ending.peer, reply } }
-              )
+    Effect.flatMap(Effect.exit(restore(Effect.zipRight(pump, connection.closed))), (exit) => {
+      const ending = endingOf(exit)
+      return Effect.flatMap(connection.close(ending.reply), (reply) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(connection.stats, (stats) =>
+            Effect.as(
+              connectionEnded({
+                connection: connection.id,
+                protocol: connection.protocol,
+                durationMs: now - connection.openedAt,
+                stats,
+                peer: ending.peer,
+                reply,
+                extra
+              }),
+              { exit, ending: { peer: ending.peer, reply } }
             )
           )
         )
-      })
-    )
+      )
+    })
   )
 
 /** An echo program: `superviseExit`, with a failure of the echo itself (not a limit) logged once. */
@@ -182,25 +187,61 @@ export const streamEcho = (
 
 /**
  * The echo as a handler: the prefix applied and sent synchronously inside each
- * message's event, so no fiber wakes per message; the connection's fiber wakes
- * only when it ends. Pick it when the cost per message matters, which on
- * Workers is billed CPU. Otherwise the same as `streamEcho`; its `scenario`
- * runs on the platform's timers (`Connection.unsafeSchedule`).
+ * message's event, so no fiber wakes per message, and no fiber waits for the
+ * socket to close. Pick it when the cost per message matters, which on Workers
+ * is billed CPU. Otherwise the same as `streamEcho`; its `scenario` runs on the
+ * platform's timers (`Connection.unsafeSchedule`). This is `startHandlerEcho`
+ * as an Effect, which completes when the connection has ended.
  */
 export const handlerEcho = (
   connection: Connection,
   prefix: string,
   scenario: Scenario = noScenario,
   request?: RequestInfo
-): Effect.Effect<void> => {
-  const transform = prefixMessage(prefix)
-  if (isPlainEcho(scenario)) return supervise(connection, connection.run(transform))
-  if (scenario.stall) return supervise(connection, stalled(connection), logged(scenario))
-  return supervise(
-    connection,
-    Effect.suspend(() => connection.run(scenarioHandler(connection, transform, scenario, request))),
-    logged(scenario)
+): Effect.Effect<void> =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.async<void>((resume) => {
+      const { ended, stop } = startHandlerEcho(runtime, connection, prefix, scenario, request)
+      ended.then(() => resume(Effect.void))
+      return Effect.promise(() => {
+        stop()
+        return ended
+      })
+    })
   )
+
+/**
+ * The handler echo without a fiber of its own, as the Worker runs it: `connection.unsafeRun` calls the handler
+ * in each message's event and the scenario runs on the connection's timers; Effect runs only for a reply that is
+ * an `Effect` and for the ending (the close frame and the log line, on `runtime`). Returns the promise that the
+ * connection has ended and was logged, and a function that stops it as an interruption would (1001).
+ */
+export const startHandlerEcho = (
+  runtime: Runtime.Runtime<never>,
+  connection: Connection,
+  prefix: string,
+  scenario: Scenario = noScenario,
+  request?: RequestInfo
+): { readonly ended: Promise<void>; readonly stop: () => void } => {
+  let stop: () => void = () => undefined
+  const plain = isPlainEcho(scenario)
+  const handler = plain
+    ? prefixMessage(prefix)
+    : scenario.stall
+      ? () => undefined
+      : scenarioHandler(connection, prefixMessage(prefix), scenario, request)
+  const ended = new Promise<void>((resolve) => {
+    stop = connection.unsafeRun(runtime, handler, (exit) => {
+      // A stalled socket leaves the peer's close unanswered until its idle timeout.
+      const pump = scenario.stall ? Effect.zipRight(exit, untilIdle(connection)) : exit
+      // The ending completes in the event that ended the connection, unless it has to wait (a stalled socket).
+      const ending = Runtime.runSyncExit(runtime, supervise(connection, pump, plain ? undefined : logged(scenario)))
+      const fiber = asyncFiberOf(ending)
+      if (fiber === undefined) resolve()
+      else fiber.addObserver(() => resolve())
+    })
+  })
+  return { ended, stop }
 }
 
 /** Sends what opens a scenario's connection, starts its timers, and returns the handler of its messages. */

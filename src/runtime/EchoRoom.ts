@@ -20,6 +20,9 @@ import { connectionEnded, limitReply } from "./Echo.js"
 const WEBSOCKET_OPEN = 1
 const WEBSOCKET_CLOSED = 3
 
+/** How long a changed attachment waits to be written, with every other change of that time. */
+const FLUSH_MS = 1_000
+
 /**
  * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`).
  * The Worker checks each upgrade and sends it here with its plan; the runtime
@@ -32,12 +35,13 @@ const WEBSOCKET_CLOSED = 3
  * line of the connection.
  */
 export class EchoRoom extends DurableObject<Env> {
-  /** The echo transform of each prefix: built once per instance, never per message. */
-  private readonly transforms = new Map<string, (message: Message) => Message>()
   /** The attachments this instance has read or written: a cache, the attachment stays the truth. */
   private readonly sockets = new WeakMap<WebSocket, RoomSocket>()
   /** When the alarm is due, as this instance last set or read it (null: none); unknown until then. */
   private alarmAt: number | null | undefined
+  /** The sockets whose attachment changed since it was last written. */
+  private readonly dirty = new Set<WebSocket>()
+  private flushing: ReturnType<typeof setTimeout> | undefined
 
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now()
@@ -60,6 +64,8 @@ export class EchoRoom extends DurableObject<Env> {
       socket.idleTimeoutMs > 0 ? now + socket.idleTimeoutMs : Number.POSITIVE_INFINITY,
       dueOf(behaviour)
     )
+    // An object of its own (no room) is new: it has no alarm yet, and one storage call sets it.
+    if (plan.room === undefined) this.alarmAt ??= null
     if (due < Number.POSITIVE_INFINITY) await this.alarmBy(due)
     return response
   }
@@ -69,17 +75,23 @@ export class EchoRoom extends DurableObject<Env> {
     const now = Date.now()
     const exceeded = admit(socket.traffic, socket.limits, message, now)
     if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded), true)
-    const reply = this.transform(socket.prefix)(message)
+    const reply = prefixMessage(socket.prefix)(message)
     const behaviour = socket.behaviour
     if (behaviour === null) {
       ws.send(reply)
       countSent(socket.traffic, reply, now)
     } else if (behaviour.broadcast) {
-      for (const peer of this.ctx.getWebSockets(BROADCAST)) this.deliver(peer, this.socketOf(peer), reply)
+      for (const peer of this.ctx.getWebSockets(BROADCAST)) {
+        if (peer === ws) continue
+        const other = this.socketOf(peer)
+        this.deliver(peer, other, reply)
+        this.save(peer)
+      }
+      this.deliver(ws, socket, reply)
     } else {
       this.deliver(ws, socket, reply)
     }
-    ws.serializeAttachment(socket)
+    this.save(ws)
     return undefined
   }
 
@@ -140,6 +152,27 @@ export class EchoRoom extends DurableObject<Env> {
     if (next < Number.POSITIVE_INFINITY) await this.alarmBy(next)
   }
 
+  /**
+   * Marks a socket's attachment as changed; every changed attachment is written once, `FLUSH_MS` later. An
+   * object with a pending timer does not hibernate (Cloudflare's "Lifecycle of a Durable Object": hibernation
+   * needs no `setTimeout`/`setInterval` callbacks set), so the attachments are written before it can be.
+   * What an eviction without hibernation (a crash, a restart) loses is written down in docs/robustness.md.
+   */
+  private save(ws: WebSocket): void {
+    this.dirty.add(ws)
+    this.flushing ??= setTimeout(() => this.flush(), FLUSH_MS)
+  }
+
+  private flush(): void {
+    this.flushing = undefined
+    for (const ws of this.dirty) {
+      const socket = this.sockets.get(ws)
+      // An ended socket's attachment was written when it ended; it may be closed by now.
+      if (socket !== undefined && !socket.ended) ws.serializeAttachment(socket)
+    }
+    this.dirty.clear()
+  }
+
   /** Sets the alarm for `due` unless it is already due by then: one storage call when the cache knows. */
   private async alarmBy(due: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm()
@@ -157,7 +190,7 @@ export class EchoRoom extends DurableObject<Env> {
     }
     if (scenario?.greeting !== undefined) this.send(ws, socket, scenario.greeting, now)
     if (behaviour.close !== undefined && closeAfterEchoes(behaviour.close) === 0) this.sendClose(ws, behaviour)
-    ws.serializeAttachment(socket)
+    this.save(ws)
   }
 
   /** The push and the timed close of a socket that are due at `now`. */
@@ -169,7 +202,7 @@ export class EchoRoom extends DurableObject<Env> {
       behaviour.pushesLeft--
       behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + behaviour.push.everyMs : 0
     } else return
-    ws.serializeAttachment(socket)
+    this.save(ws)
   }
 
   /** An echo for a socket with behaviours, after its `delay_ms` (a timer: it keeps the object awake ≤ 10 s). */
@@ -180,7 +213,7 @@ export class EchoRoom extends DurableObject<Env> {
     else {
       setTimeout(() => {
         this.echo(ws, socket, behaviour, reply)
-        ws.serializeAttachment(socket)
+        this.save(ws)
       }, behaviour.delayMs)
     }
   }
@@ -220,15 +253,6 @@ export class EchoRoom extends DurableObject<Env> {
   /** A socket's behaviours, without counting a wake for it. */
   private behaviourOf(ws: WebSocket): RoomBehaviour | null {
     return (this.sockets.get(ws) ?? (ws.deserializeAttachment() as RoomSocket)).behaviour
-  }
-
-  private transform(prefix: string): (message: Message) => Message {
-    let transform = this.transforms.get(prefix)
-    if (transform === undefined) {
-      transform = prefixMessage(prefix)
-      this.transforms.set(prefix, transform)
-    }
-    return transform
   }
 
   /**

@@ -15,7 +15,7 @@ import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
-import { echoPrograms } from "./Echo.js"
+import { startHandlerEcho, streamEcho } from "./Echo.js"
 import { rpcResponse } from "./EchoRpc.js"
 import { type AcceptedUpgrade, checkUpgrade, type RequestLifetime, upgradeOptions } from "./Handshake.js"
 import { name, version } from "./Package.js"
@@ -23,7 +23,10 @@ import { name, version } from "./Package.js"
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
 const notFound = new NotFound()
 
-/** A socket echoed by a fiber of its own in this Worker, with the configured pipeline, kept alive until it ends. */
+/**
+ * A socket echoed in this Worker, kept alive until it ends: by a fiber of its own with the stream pipeline (a
+ * plain fork would be interrupted when the 101 is sent), by callbacks on the connection with the handler's.
+ */
 const inWorker = (
   request: Request,
   settings: EchoSettings,
@@ -31,23 +34,20 @@ const inWorker = (
   lifetime: RequestLifetime | undefined
 ) =>
   Effect.flatMap(WebSocketService, (service) =>
-    Effect.flatMap(service.upgrade(upgradeOptions(settings, protocol)), (connection) =>
-      // The socket outlives the request: a plain fork would be interrupted when the 101 is sent.
-      Effect.map(
-        Effect.forkDaemon(
-          echoPrograms[settings.pipeline](
-            connection,
-            settings.prefix,
-            scenario,
-            scenario.info ? requestInfo(request) : undefined
-          )
-        ),
-        (fiber) => {
-          lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+    Effect.flatMap(service.upgrade(upgradeOptions(settings, protocol)), (connection) => {
+      const info = scenario.info ? requestInfo(request) : undefined
+      if (settings.pipeline === "handler") {
+        return Effect.map(Effect.runtime<never>(), (runtime) => {
+          const { ended } = startHandlerEcho(runtime, connection, settings.prefix, scenario, info)
+          lifetime?.waitUntil(ended)
           return connection.response
-        }
-      )
-    )
+        })
+      }
+      return Effect.map(Effect.forkDaemon(streamEcho(connection, settings.prefix, scenario, info)), (fiber) => {
+        lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+        return connection.response
+      })
+    })
   )
 
 /** A socket handed to a hibernating Durable Object (a room), with everything it is echoed with. */

@@ -67,6 +67,10 @@ export interface RoomSocket extends Omit<SocketPlan, "scenario" | "info" | "maxS
 /** The request header that carries the plan from the Worker to the room. */
 const PLAN_HEADER = "x-echo-socket-plan"
 
+/** JSON that a header can carry: a header value is bytes, so every character past ASCII is escaped. */
+const headerJson = (value: unknown): string =>
+  JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** The Durable Object namespace of the rooms, as a service: where the Worker sends each upgrade. */
 export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
   EchoRooms,
@@ -85,7 +89,7 @@ export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
         Effect.promise(() => {
           const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
           const headers = new Headers(request.headers)
-          headers.set(PLAN_HEADER, JSON.stringify(plan))
+          headers.set(PLAN_HEADER, headerJson(plan))
           return namespace.get(id).fetch(request.url, { method: "GET", headers })
         })
     })

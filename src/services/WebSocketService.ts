@@ -48,7 +48,10 @@ export interface Connection {
   readonly id: string
   /** The subprotocol agreed in the handshake, if the client offered any. */
   readonly protocol: string | undefined
-  /** The response that completes the handshake: 101 with the client end (and the subprotocol). */
+  /**
+   * The response that completes the handshake: 101 with the client end (and the subprotocol). It is handed
+   * over once: a second read throws, so that an open socket does not keep its client end and headers alive.
+   */
   readonly response: Response
   /**
    * The peer's messages in order. Ends when the peer closes; fails with
@@ -69,6 +72,17 @@ export interface Connection {
    * Frames that arrive before either is called are kept, in order, for it.
    */
   readonly run: <E = never, R = never>(handler: MessageHandler<E, R>) => Effect.Effect<void, E | ConnectionEnded, R>
+  /**
+   * `run` without a fiber: calls `handler` in the same way, and `onEnd` once with how it ended (an interruption
+   * when the returned function stops it). Replies that are an `Effect` run on `runtime`.
+   */
+  readonly unsafeRun: <E = never, R = never>(
+    runtime: Runtime.Runtime<R>,
+    handler: MessageHandler<E, R>,
+    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
+  ) => () => void
+  /** The `Clock` time (ms) of the upgrade. */
+  readonly openedAt: number
   /** The peer's close frame; 1006 when the connection dropped without one. */
   readonly closed: Effect.Effect<CloseFrame>
   /** Sends a message; dropped once the socket can no longer send (closed, or a close frame sent). */
@@ -148,7 +162,8 @@ const connectionOf = (
 ): Connection => {
   const limits = { maxMessageBytes, maxMessagesPerSecond }
   const closed = Deferred.unsafeMake<CloseFrame>(FiberId.none)
-  const traffic = makeTraffic(limits, clock.unsafeCurrentTimeMillis())
+  const openedAt = clock.unsafeCurrentTimeMillis()
+  const traffic = makeTraffic(limits, openedAt)
   // Events that arrive before the echo attaches (none in practice: the fiber starts before the first frame).
   let early: Array<Message> | undefined
   let ended: Exit.Exit<void, ConnectionEnded> | undefined
@@ -238,57 +253,79 @@ const connectionOf = (
         return Mailbox.toStream(mailbox)
       })
     )
+  const unsafeRun = <E, R>(
+    runtime: Runtime.Runtime<R>,
+    handler: MessageHandler<E, R>,
+    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
+  ): (() => void) => {
+    // Created with the first reply that suspends: a handler that answers in its event never needs it.
+    let running: Set<Fiber.RuntimeFiber<Message | undefined, E>> | undefined
+    let done: Exit.Exit<void, ConnectionEnded> | undefined
+    let finished = false
+    const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
+      if (finished) return
+      finished = true
+      if (running !== undefined) for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
+      onEnd(exit)
+    }
+    const settle = (
+      fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
+      exit: Exit.Exit<Message | undefined, E>
+    ) => {
+      if (fiber !== undefined) running?.delete(fiber)
+      if (Exit.isFailure(exit)) return finish(exit)
+      if (exit.value !== undefined) sendOne(exit.value)
+      if (done !== undefined && (running === undefined || running.size === 0)) finish(done)
+    }
+    attach({
+      message(data) {
+        const reply = handler(data)
+        if (reply === undefined) return
+        if (!Effect.isEffect(reply)) return sendOne(reply)
+        // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
+        // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
+        const exit = Runtime.runSyncExit(runtime, reply)
+        const fiber = asyncFiberOf(exit)
+        if (fiber === undefined) return settle(undefined, exit)
+        running ??= new Set()
+        running.add(fiber)
+        fiber.addObserver((exit) => settle(fiber, exit))
+      },
+      end(exit) {
+        done = exit
+        if (Exit.isFailure(exit) || running === undefined || running.size === 0) finish(exit)
+      }
+    })
+    return () => finish(Exit.interrupt(FiberId.none))
+  }
   const run = <E, R>(handler: MessageHandler<E, R>) =>
     Effect.flatMap(Effect.runtime<R>(), (runtime) =>
       Effect.async<void, E | ConnectionEnded>((resume) => {
-        const running = new Set<Fiber.RuntimeFiber<Message | undefined, E>>()
-        let done: Exit.Exit<void, ConnectionEnded> | undefined
-        let resumed = false
-        const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
-          if (resumed) return
-          resumed = true
-          for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
-          resume(exit)
-        }
-        const settle = (
-          fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
-          exit: Exit.Exit<Message | undefined, E>
-        ) => {
-          if (fiber !== undefined) running.delete(fiber)
-          if (Exit.isFailure(exit)) return finish(exit)
-          if (exit.value !== undefined) sendOne(exit.value)
-          if (done !== undefined && running.size === 0) finish(done)
-        }
-        attach({
-          message(data) {
-            const reply = handler(data)
-            if (reply === undefined) return
-            if (!Effect.isEffect(reply)) return sendOne(reply)
-            // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
-            // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
-            const exit = Runtime.runSyncExit(runtime, reply)
-            const fiber = asyncFiberOf(exit)
-            if (fiber === undefined) return settle(undefined, exit)
-            running.add(fiber)
-            fiber.addObserver((exit) => settle(fiber, exit))
-          },
-          end(exit) {
-            done = exit
-            if (Exit.isFailure(exit) || running.size === 0) finish(exit)
-          }
-        })
-        return Effect.sync(() => finish(Exit.void))
+        const stop = unsafeRun(runtime, handler, resume)
+        return Effect.sync(stop)
       })
     )
+  // Handed over once: the 101 carries the client end, and a socket that kept it would hold both ends and the
+  // response's headers for its whole life (≈ 2 KB per open socket, measured with `npm run bench -- --heap`).
+  let handshake: Response | undefined = response
   return {
     id: crypto.randomUUID(),
     protocol,
-    response,
+    get response() {
+      if (handshake === undefined) throw new Error("a connection's 101 is handed over once: read response once")
+      const handed = handshake
+      handshake = undefined
+      return handed
+    },
     get messages() {
       return messages()
     },
     run,
-    closed: Deferred.await(closed),
+    unsafeRun,
+    openedAt,
+    get closed() {
+      return Deferred.await(closed)
+    },
     send: (message) => Effect.sync(() => sendOne(message)),
     sendAll: (messages) => Effect.sync(() => sendAll(messages)),
     // The listeners and the idle timer stay until the close is sent: with neither, workerd may drop a socket
@@ -302,8 +339,12 @@ const connectionOf = (
         if (timers !== undefined) for (const cancel of timers) cancel()
         return closeSent ?? frame
       }),
-    stats: Effect.sync(() => statsOf(traffic)),
-    lastActivity: Effect.sync(() => traffic.lastActivity),
+    get stats() {
+      return Effect.sync(() => statsOf(traffic))
+    },
+    get lastActivity() {
+      return Effect.sync(() => traffic.lastActivity)
+    },
     idleTimeoutMs,
     unsafeSend: sendOne,
     unsafeSendClose: startClose,
@@ -312,7 +353,7 @@ const connectionOf = (
 }
 
 /** The fiber that goes on running an effect that `Runtime.runSyncExit` could not complete synchronously. */
-const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A, E> | undefined => {
+export const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A, E> | undefined => {
   if (Exit.isSuccess(exit)) return undefined
   const defect = Cause.dieOption(exit.cause)
   return Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)

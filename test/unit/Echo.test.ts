@@ -159,7 +159,8 @@ describe("the handler echo when a reply fails", () => {
       ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
       const failing: Connection = {
         ...connection,
-        run: () => connection.run(() => Effect.die(new Error("reply exploded")))
+        unsafeRun: (runtime, _handler, onEnd) =>
+          connection.unsafeRun(runtime, () => Effect.die(new Error("reply exploded")), onEnd)
       }
       const fiber = yield* Effect.fork(handlerEcho(failing, "echo: ").pipe(Effect.provide(captureLogs(lines))))
       const peer = yield* Queue.take(peers)

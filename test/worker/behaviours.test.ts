@@ -32,7 +32,7 @@ const unique = () => crypto.randomUUID().slice(0, 8)
 
 describe(`the behaviour parameters (${env.ECHO_BACKEND === "durable-object" ? "durable-object" : env.ECHO_PIPELINE})`, () => {
   it("sends the info, then the greeting, then the echoes", async () => {
-    const client = await connect("/echo?info=true&greeting=hello", {
+    const client = await connect("/echo?info=true&greeting=h%C3%A9llo%20%E2%82%AC%20%F0%9F%91%8B", {
       "Sec-WebSocket-Protocol": "chat",
       Authorization: "Bearer secret",
       "X-Trace": "t-1"
@@ -40,14 +40,14 @@ describe(`the behaviour parameters (${env.ECHO_BACKEND === "durable-object" ? "d
     const info = JSON.parse((await client.next()) as string)
     expect(info).toMatchObject({
       method: "GET",
-      url: "http://echo.test/echo?info=true&greeting=hello",
+      url: "http://echo.test/echo?info=true&greeting=h%C3%A9llo%20%E2%82%AC%20%F0%9F%91%8B",
       httpVersion: "HTTP/1.1",
       protocol: "chat",
       headers: { authorization: "<redacted>", "x-trace": "t-1", upgrade: "websocket" },
       cloudflare: { present: false }
     })
     expect(info.connection).toMatch(/^[0-9a-f-]{36}$/)
-    expect(await client.next()).toBe("hello")
+    expect(await client.next()).toBe("héllo € 👋")
     client.socket.send("a")
     expect(await client.next()).toBe("echo: a")
     await client.close(1000)

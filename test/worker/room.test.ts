@@ -11,6 +11,20 @@ const attachments = (name: string) =>
     state.getWebSockets().map((ws) => ws.deserializeAttachment() as RoomSocket)
   )
 
+/**
+ * The attachments of a room once their traffic counts `messagesIn` for the first socket: the object writes
+ * changed attachments together, a second after the change (and before it can hibernate).
+ */
+const attachmentsWritten = async (name: string, messagesIn: number) => {
+  const deadline = Date.now() + 5_000
+  let sockets = await attachments(name)
+  while (sockets[0]?.traffic.messagesIn !== messagesIn && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    sockets = await attachments(name)
+  }
+  return sockets
+}
+
 describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Object", () => {
   it("echoes text and binary, and keeps the socket's plan, traffic and subprotocol in its attachment", async () => {
     const client = await connect("/echo?room=plain", { "Sec-WebSocket-Protocol": "chat" })
@@ -18,7 +32,7 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
     expect(await client.next()).toBe("echo: hello")
     client.socket.send(new Uint8Array([1, 2, 3]))
     expect(bytesOf(await client.next())).toEqual([...PREFIX, 1, 2, 3])
-    const [socket] = await attachments("plain")
+    const [socket] = await attachmentsWritten("plain", 2)
     expect(socket).toMatchObject({
       prefix: "echo: ",
       limits: { maxMessageBytes: 1_048_576, maxMessagesPerSecond: 0 },
@@ -55,6 +69,8 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
     const client = await connect("/echo?room=woken")
     client.socket.send("before")
     expect(await client.next()).toBe("echo: before")
+    // The runtime hibernates an object only once its timers have run: its attachments are written by then.
+    await attachmentsWritten("woken", 1)
     await runInDurableObject(room("woken"), async (_, state) => {
       const [ws] = state.getWebSockets()
       // A new instance knows nothing but what the runtime kept: the sockets and their attachments.
@@ -62,7 +78,7 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
       await fresh.webSocketMessage(ws as WebSocket, "after")
     })
     expect(await client.next()).toBe("echo: after")
-    const [socket] = await attachments("woken")
+    const [socket] = await attachmentsWritten("woken", 2)
     expect(socket).toMatchObject({ wakes: 1, traffic: { messagesIn: 2, messagesOut: 2 } })
     expect(await client.close(1000, "done")).toEqual({ code: 1000, reason: "done", wasClean: true })
   })
@@ -85,6 +101,15 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
     busy.socket.send("still here")
     expect(await busy.next()).toBe("echo: still here")
     await busy.close(1000)
+  })
+
+  it("writes the attachments of a burst once, a second after it, counting every message", async () => {
+    const client = await connect("/echo?room=burst")
+    for (let i = 0; i < 50; i++) client.socket.send(`m${i}`)
+    for (let i = 0; i < 50; i++) expect(await client.next()).toBe(`echo: m${i}`)
+    const [socket] = await attachmentsWritten("burst", 50)
+    expect(socket?.traffic).toMatchObject({ messagesIn: 50, messagesOut: 50 })
+    await client.close(1000)
   })
 
   it('answers the text "ping" as the echo would, from the runtime, without waking the object', async () => {

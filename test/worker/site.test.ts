@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test"
 import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
-import { parameterHelp } from "../../src/domain/Scenario.js"
+import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -20,7 +20,8 @@ describe("GET / for a browser", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff")
     const html = await response.text()
     expect(html.startsWith("<!doctype html>")).toBe(true)
-    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(10_000)
+    // Small enough to read in one sitting: the behaviour section's sixteen fields are most of it.
+    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(20_000)
     for (const control of ['id="url"', 'id="connect"', 'id="disconnect"', 'id="message"', 'id="send-text"']) {
       expect(html).toContain(control)
     }
@@ -65,6 +66,94 @@ describe("GET / for a browser", () => {
     expect(response.status).toBe(200)
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8")
     expect(await response.text()).toBe("")
+  })
+})
+
+describe("the debug page's behaviour section", () => {
+  const limits = { testBehaviours: true, maxMessageBytes: 1_048_576, idleTimeoutSeconds: 600 }
+
+  /** The section's inputs, each with its attributes, in the page's order. */
+  const fields = async () => {
+    const html = await (await get("/", { headers: { Accept: BROWSER } })).text()
+    const inputs = [...html.matchAll(/<input id="p-([a-z_]+)" ([^>]*)>/g)].map(([, name = "", attributes = ""]) => ({
+      name,
+      attributes: Object.fromEntries(
+        [...attributes.matchAll(/([a-z-]+)="([^"]*)"/g)].map(([, key, value]) => [key, value])
+      )
+    }))
+    return { html, inputs }
+  }
+
+  it("has one field per parameter of /echo, labelled with its name and described by a hint, closed", async () => {
+    const { html, inputs } = await fields()
+    expect(html).toContain('<details id="behaviour"><summary>Behaviour</summary>')
+    expect(inputs.map(({ name }) => name).sort()).toEqual(["room", ...behaviourParameters].sort())
+    for (const { name, attributes } of inputs) {
+      expect(attributes.name).toBe(name)
+      expect(html).toContain(`<label for="p-${name}">${name}</label>`)
+      expect(attributes["aria-describedby"]).toBe(`h-${name}`)
+      expect(html).toMatch(new RegExp(`<p id="h-${name}" class="hint">[^<]+ · <span>`))
+    }
+  })
+
+  it("gives each field the limits the server checks: min and max, bytes, the codes left out, what it needs", async () => {
+    const { inputs } = await fields()
+    const byName = new Map(inputs.map((input) => [input.name, input.attributes]))
+    /** Whether `/echo` takes `name=value`, with the parameter it needs, if any, given a value the server takes. */
+    const takes = (name: string, value: string) => {
+      const needs = byName.get(name)?.["data-needs"]
+      const companion = needs === undefined ? "" : `${needs}=${byName.get(needs)?.min ?? "x"}&`
+      const parsed = parseScenario(`/echo?${companion}${name}=${encodeURIComponent(value)}`, limits)
+      if (!isScenario(parsed)) expect(parsed._tag === "InvalidRoom" || parsed.name === name, parsed.message).toBe(true)
+      return isScenario(parsed)
+    }
+    const checked = new Set<string>()
+    for (const { name, attributes } of inputs) {
+      const { type, min, max, pattern } = attributes
+      const bytes = attributes["data-bytes"]
+      if (type === "number") {
+        expect(
+          [min, max].every((bound) => bound !== undefined && /^\d+$/.test(bound)),
+          name
+        ).toBe(true)
+        expect([takes(name, min as string), takes(name, max as string)], name).toEqual([true, true])
+        expect([takes(name, String(Number(min) - 1)), takes(name, String(Number(max) + 1))], name).toEqual([
+          false,
+          false
+        ])
+        for (const gap of attributes["data-gaps"]?.split(" ") ?? []) {
+          const [from = "", to = from] = gap.split("-")
+          expect([takes(name, from), takes(name, to)], `${name} ${gap}`).toEqual([false, false])
+          expect([takes(name, String(Number(from) - 1)), takes(name, String(Number(to) + 1))], gap).toEqual([
+            true,
+            true
+          ])
+        }
+      } else if (type === "checkbox") {
+        // A ticked box is `name=true`; an unticked one is left out.
+        expect(takes(name, "true"), name).toBe(true)
+      } else if (bytes !== undefined) {
+        // Bytes of UTF-8, not characters: two for each é.
+        const upTo = "é".repeat(Number(bytes) >> 1) + "!".repeat(Number(bytes) % 2)
+        expect([takes(name, upTo), takes(name, `${upTo}!`)], name).toEqual([true, false])
+      } else {
+        // The browser matches the whole value against the pattern, with the v flag.
+        expect(pattern, name).toBeDefined()
+        const matches = new RegExp(`^(?:${pattern})$`, "v")
+        for (const value of ["a", "Lobby.2_b-c", "x".repeat(64), "x".repeat(65), "a b", "ü", "a/b", "a?"]) {
+          expect(matches.test(value), `${name}=${value}`).toBe(takes(name, value))
+        }
+      }
+      const needs = attributes["data-needs"]
+      if (needs !== undefined) {
+        const alone = parseScenario(`/echo?${name}=${type === "number" ? min : "true"}`, limits)
+        expect(isScenario(alone) ? "taken" : alone.message, name).toMatch(
+          new RegExp(`^${name} must be given with ${needs}`)
+        )
+      }
+      checked.add(name)
+    }
+    expect(checked.size).toBe(16)
   })
 })
 
