@@ -248,11 +248,11 @@ export const startHandlerEcho = (
 const scenarioHandler = (
   connection: Connection,
   transform: (message: Message) => Message,
-  { close, push, delayMs, ...scenario }: Scenario,
+  scenario: Scenario,
   request: RequestInfo | undefined
 ): ((message: Message) => undefined) => {
-  for (const message of opening(connection, { close, push, delayMs, ...scenario }, request))
-    connection.unsafeSend(message)
+  const { close, push, delayMs } = scenario
+  for (const message of opening(connection, scenario, request)) connection.unsafeSend(message)
   const limit = close === undefined ? Number.POSITIVE_INFINITY : closeAfterEchoes(close)
   let echoed = 0
   const echo = (reply: Message) => {
