@@ -11,6 +11,7 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { errorBody, errorResponse, type HttpError, InternalError } from "../domain/HttpError.js"
 import { defaults, EchoConfig } from "../services/EchoConfig.js"
@@ -82,7 +83,11 @@ export const serveHttpApp =
     Exclude<Exclude<R, Scope.Scope>, HttpServerRequest.HttpServerRequest> | WebSocketService
   > =>
     Effect.flatMap(
-      Effect.all([WebSocketService, Effect.serviceOption(EchoConfig), Effect.runtime<never>()]),
+      Effect.all([
+        WebSocketService,
+        Effect.serviceOption(EchoConfig),
+        Effect.runtime<Exclude<Exclude<R, Scope.Scope>, HttpServerRequest.HttpServerRequest>>()
+      ]),
       ([service, config, runtime]) => {
         const settings: UpgradeSettings = { ...Option.getOrElse(config, () => defaults), ...options }
         const response = Deferred.unsafeMake<Response>(FiberId.none)
@@ -127,18 +132,13 @@ export const serveHttpApp =
             )
           )
         )
-        return Effect.flatMap(
-          Effect.forkDaemon(
-            Effect.ensuring(
-              Effect.provideService(handled, HttpServerRequest.HttpServerRequest, serverRequest),
-              endUnread
-            )
-          ),
-          (fiber) => {
-            lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
-            return Deferred.await(response)
-          }
+        // A fiber of the request's runtime, not a child of its fiber: a forked child keeps its parent, and with it
+        // the finished request's 101 and client end, alive for as long as the app runs.
+        const fiber = Runtime.runFork(runtime)(
+          Effect.ensuring(Effect.provideService(handled, HttpServerRequest.HttpServerRequest, serverRequest), endUnread)
         )
+        lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+        return Deferred.await(response)
       }
     )
 
