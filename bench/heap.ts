@@ -78,8 +78,11 @@ const snapshotOf = async (inspectorPort: number): Promise<Snapshot> => {
   return JSON.parse(chunks.join("")) as Snapshot
 }
 
-/** The Workers whose heap can be measured: ours (in the given pipeline), and the plain and hand-written DO ones. */
-export const HEAP_TARGETS = { T3: "wrangler.toml", T2: "bench/plain/wrangler.toml", T5: "bench/plain-do/wrangler.toml" }
+/**
+ * The Workers whose heap can be measured: ours (in the given pipeline) and the plain one. A Durable Object's
+ * sockets live in another isolate than the one the inspector's first target is, so the DO targets are not here.
+ */
+export const HEAP_TARGETS = { T3: "wrangler.toml", T2: "bench/plain/wrangler.toml" }
 
 export const heapAfterClose = async (sockets: number, pipeline: string, target: keyof typeof HEAP_TARGETS = "T3") => {
   const { inspector, server } = await startInspectable("heap", { ECHO_PIPELINE: pipeline }, HEAP_TARGETS[target])

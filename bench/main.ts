@@ -470,13 +470,11 @@ const main = async () => {
     const target = (option("profile-target") ?? "T3") as ProfileTarget
     if (!(target in PROFILE_TARGETS))
       throw new Error(`--profile-target is one of ${Object.keys(PROFILE_TARGETS).join(", ")}, not ${target}`)
-    const pipeline = option("pipeline")
-    return profileWorker(
-      Number.isFinite(seconds) ? seconds : 5,
-      workload,
-      target,
-      pipeline === undefined ? {} : { ECHO_PIPELINE: pipeline }
-    )
+    const [pipeline, backend] = [option("pipeline"), option("backend")]
+    return profileWorker(Number.isFinite(seconds) ? seconds : 5, workload, target, {
+      ...(pipeline === undefined ? {} : { ECHO_PIPELINE: pipeline }),
+      ...(backend === undefined ? {} : { ECHO_BACKEND: backend })
+    })
   }
   const wantsUpgrades = only === undefined || only.includes("upgrades")
   if (wantsUpgrades && (openFilesLimit(process.pid) ?? 0) < fdNeeded() && process.env.BENCH_FD_RAISED !== "1") {
