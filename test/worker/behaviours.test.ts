@@ -93,6 +93,19 @@ describe(`the behaviour parameters (${env.ECHO_BACKEND === "durable-object" ? "d
     expect(await answered(client)).toEqual({ code: 1000, reason: "" })
   })
 
+  it("keeps 20 sockets' delayed echoes and pushes in their own requests, each in order", async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, () => connect("/echo?delay_ms=20&push=p&push_every_ms=15&push_count=2"))
+    )
+    for (const [i, client] of clients.entries()) for (const n of [1, 2, 3]) client.socket.send(`${i}.${n}`)
+    for (const [i, client] of clients.entries()) {
+      const received = await next(client, 5)
+      expect(received.filter((message) => message !== "p")).toEqual([`echo: ${i}.1`, `echo: ${i}.2`, `echo: ${i}.3`])
+      expect(received.filter((message) => message === "p")).toHaveLength(2)
+    }
+    await Promise.all(clients.map((client) => client.close(1000)))
+  })
+
   it("refuses the upgrade with the status, Retry-After and JSON asked for, and opens no socket", async () => {
     const response = await upgrade("/echo?reject=503&retry_after=7&greeting=never")
     expect(response.status).toBe(503)
