@@ -193,16 +193,26 @@ export class EchoRoom extends DurableObject<Env> {
     this.save(ws)
   }
 
-  /** The push and the timed close of a socket that are due at `now`. */
+  /**
+   * The pushes and the timed close of a socket that are due at `now`, in the order they were due: an alarm that
+   * comes late (a busy object) sends the pushes that were due before the close, then the close.
+   */
   private runDue(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, now: number): void {
     if (behaviour.stall || behaviour.closeSent !== undefined) return
-    if (behaviour.closeAt > 0 && behaviour.closeAt <= now) this.sendClose(ws, behaviour)
-    else if (behaviour.push !== undefined && behaviour.pushAt > 0 && behaviour.pushAt <= now) {
-      this.send(ws, socket, behaviour.push.text, now)
+    const closeAt = behaviour.closeAt > 0 ? behaviour.closeAt : Number.POSITIVE_INFINITY
+    const push = behaviour.push
+    let changed = false
+    while (push !== undefined && behaviour.pushAt > 0 && behaviour.pushAt <= Math.min(now, closeAt)) {
+      this.send(ws, socket, push.text, now)
       behaviour.pushesLeft--
-      behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + behaviour.push.everyMs : 0
-    } else return
-    this.save(ws)
+      behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + push.everyMs : 0
+      changed = true
+    }
+    if (closeAt <= now) {
+      this.sendClose(ws, behaviour)
+      changed = true
+    }
+    if (changed) this.save(ws)
   }
 
   /** An echo for a socket with behaviours, after its `delay_ms` (a timer: it keeps the object awake ≤ 10 s). */

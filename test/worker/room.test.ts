@@ -112,6 +112,26 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
     await client.close(1000)
   })
 
+  it("sends, on a late alarm, the pushes that were due before the timed close, then the close", async () => {
+    const client = await connect("/echo?room=late&push=p&push_every_ms=1000&push_count=3&close_after_ms=2500")
+    await runInDurableObject(room("late"), async (_, state) => {
+      // Three seconds late: the pushes due at 1 s and 2 s came before the close at 2.5 s; the one at 3 s did not.
+      const [ws] = state.getWebSockets()
+      const socket = ws?.deserializeAttachment() as RoomSocket & {
+        behaviour: { pushAt: number; closeAt: number }
+      }
+      socket.behaviour.pushAt -= 3_000
+      socket.behaviour.closeAt -= 3_000
+      ws?.serializeAttachment(socket)
+      await new EchoRoom(state, env).alarm()
+    })
+    expect([await client.next(), await client.next()]).toEqual(["p", "p"])
+    const closed = await client.whenClosed()
+    expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1000, reason: "" })
+    expect(client.unread).toBe(0)
+    client.socket.close(1000)
+  })
+
   it('answers the text "ping" as the echo would, from the runtime, without waking the object', async () => {
     const client = await connect("/echo?room=ping")
     client.socket.send("ping")
