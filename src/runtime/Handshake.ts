@@ -1,4 +1,4 @@
-import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import {
   type HttpError,
   InvalidSubprotocol,
@@ -34,26 +34,26 @@ export type UpgradeSettings = Pick<
 export const checkHandshake = (
   request: Request,
   settings: UpgradeSettings
-): Effect.Effect<string | undefined, HttpError> => {
+): Exit.Exit<string | undefined, HttpError> => {
   const { method, headers } = request
-  if (method !== "GET" && method !== "HEAD") return Effect.fail(new MethodNotAllowed({ method }))
+  if (method !== "GET" && method !== "HEAD") return Exit.fail(new MethodNotAllowed({ method }))
   const upgrade = headers.get("upgrade") ?? undefined
-  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Effect.fail(notWebSocket)
-  if (!isRuntimeUpgradable(upgrade)) return Effect.fail(new UnsupportedUpgrade({ upgrade }))
+  if (method === "HEAD" || upgrade === undefined || !isWebSocketUpgrade(upgrade)) return Exit.fail(notWebSocket)
+  if (!isRuntimeUpgradable(upgrade)) return Exit.fail(new UnsupportedUpgrade({ upgrade }))
   // Absent, the runtime's own handshake decides (an in-process client sends none).
   const version = headers.get("sec-websocket-version")
-  if (version !== null && version.trim() !== "13") return Effect.fail(new UnsupportedVersion({ version }))
+  if (version !== null && version.trim() !== "13") return Exit.fail(new UnsupportedVersion({ version }))
   const origin = headers.get("origin") ?? undefined
-  if (!isOriginAllowed(settings, origin)) return Effect.fail(new OriginNotAllowed({ origin }))
+  if (!isOriginAllowed(settings, origin)) return Exit.fail(new OriginNotAllowed({ origin }))
   const header = headers.get("sec-websocket-protocol")
-  if (header === null) return Effect.succeed(undefined)
+  if (header === null) return Exit.succeed(undefined)
   const offered = parseSubprotocols(header)
-  if (offered === undefined) return Effect.fail(new InvalidSubprotocol({ header }))
+  if (offered === undefined) return Exit.fail(new InvalidSubprotocol({ header }))
   const protocol = chooseSubprotocol(offered, settings.protocols)
   if (protocol === undefined) {
-    return Effect.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
+    return Exit.fail(new SubprotocolNotSupported({ offered, supported: settings.protocols }))
   }
-  return Effect.succeed(protocol)
+  return Exit.succeed(protocol)
 }
 
 /** A handshake to the echo that passed every check: what the socket is opened with. */
@@ -70,10 +70,10 @@ export interface AcceptedUpgrade {
  * The echo's checks: its query parsed into a `Scenario` (400 for an unknown or invalid parameter, before any
  * other check), then `checkHandshake`. Each backend runs exactly these, once, in the Worker.
  */
-export const checkUpgrade = (request: Request, settings: EchoSettings): Effect.Effect<AcceptedUpgrade, HttpError> => {
+export const checkUpgrade = (request: Request, settings: EchoSettings): Exit.Exit<AcceptedUpgrade, HttpError> => {
   const scenario = parseScenario(request.url, settings)
-  if (!isScenario(scenario)) return Effect.fail(scenario)
-  return Effect.map(checkHandshake(request, settings), (protocol) => ({ protocol, room: scenario.room, scenario }))
+  if (!isScenario(scenario)) return Exit.fail(scenario)
+  return Exit.map(checkHandshake(request, settings), (protocol) => ({ protocol, room: scenario.room, scenario }))
 }
 
 /** The options a connection is opened with, from the settings and the agreed subprotocol. */

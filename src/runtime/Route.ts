@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import {
@@ -102,90 +103,112 @@ export const echoResponse = (
   request: Request,
   lifetime?: RequestLifetime
 ): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
-  Effect.flatMap(EchoConfig, (settings) =>
-    Effect.flatMap(checkUpgrade(request, settings), (accepted) => {
-      const { acceptDelayMs } = accepted.scenario
-      const response = open(request, settings, accepted, lifetime)
-      return acceptDelayMs === 0 ? response : Effect.delay(response, acceptDelayMs)
-    })
-  )
+  Effect.flatMap(EchoConfig, (settings) => echoWith(request, settings, lifetime))
+
+/** `echoResponse` with its settings: a refusal is a value (an `Exit`), which costs no fiber to run. */
+const echoWith = (
+  request: Request,
+  settings: EchoSettings,
+  lifetime: RequestLifetime | undefined
+): Effect.Effect<Response, HttpError, WebSocketService> => {
+  const checked = checkUpgrade(request, settings)
+  if (Exit.isFailure(checked)) return Exit.failCause(checked.cause)
+  const { acceptDelayMs } = checked.value.scenario
+  const response = open(request, settings, checked.value, lifetime)
+  return acceptDelayMs === 0 ? response : Effect.delay(response, acceptDelayMs)
+}
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } })
 
-/** Fails with a 405 unless the request is a GET or a HEAD (served as GET without a body). */
-const onlyGet = (request: Request): Effect.Effect<void, MethodNotAllowed> =>
+/** A 405 unless the request is a GET or a HEAD (served as GET without a body). */
+const onlyGet = (request: Request): MethodNotAllowed | undefined =>
   request.method === "GET" || request.method === "HEAD"
-    ? Effect.void
-    : Effect.fail(new MethodNotAllowed({ method: request.method, use: "GET" }))
+    ? undefined
+    : new MethodNotAllowed({ method: request.method, use: "GET" })
+
+/** `answer()` for a GET, the 405 for any other method: a value either way. */
+const getOnly = (request: Request, answer: () => Response): Exit.Exit<Response, MethodNotAllowed> => {
+  const refused = onlyGet(request)
+  return refused === undefined ? Exit.succeed(answer()) : Exit.fail(refused)
+}
 
 /** `GET /`: the debug page for a browser, a description of the service for anything else. */
-const index = (request: Request): Effect.Effect<Response, MethodNotAllowed, EchoConfig> =>
-  Effect.zipRight(
-    onlyGet(request),
-    Effect.map(EchoConfig, ({ prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }) =>
-      prefersHtml(request.headers.get("accept") ?? undefined)
-        ? new Response(debugPage, {
-            headers: {
-              "content-type": "text/html; charset=utf-8",
-              "content-security-policy": debugPageSecurityPolicy,
-              "x-content-type-options": "nosniff",
-              "referrer-policy": "no-referrer",
-              vary: "Accept"
-            }
-          })
-        : json(
-            {
-              name,
-              version,
-              endpoints: [
-                {
-                  method: "GET",
-                  path: "/echo",
-                  description: "WebSocket upgrade; every message comes back with the prefix",
-                  parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
-                },
-                {
-                  method: "GET",
-                  path: "/rpc",
-                  description:
-                    "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
-                },
-                { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-                { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
-                ...(testBehaviours
-                  ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
-                  : [])
-              ],
-              prefix,
-              maxMessageBytes,
-              protocols,
-              pipeline,
-              backend
-            },
-            { vary: "Accept" }
-          )
-    )
+const index = (
+  request: Request,
+  { prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }: EchoSettings
+): Exit.Exit<Response, MethodNotAllowed> =>
+  getOnly(request, () =>
+    prefersHtml(request.headers.get("accept") ?? undefined)
+      ? new Response(debugPage, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": debugPageSecurityPolicy,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            vary: "Accept"
+          }
+        })
+      : json(
+          {
+            name,
+            version,
+            endpoints: [
+              {
+                method: "GET",
+                path: "/echo",
+                description: "WebSocket upgrade; every message comes back with the prefix",
+                parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
+              },
+              {
+                method: "GET",
+                path: "/rpc",
+                description:
+                  "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
+              },
+              { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
+              { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+              ...(testBehaviours
+                ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
+                : [])
+            ],
+            prefix,
+            maxMessageBytes,
+            protocols,
+            pipeline,
+            backend
+          },
+          { vary: "Accept" }
+        )
   )
 
 /** `GET /whoami`: what the server sees of the request (`requestInfo`); 404 unless `TEST_BEHAVIOURS`. */
-const whoami = (request: Request): Effect.Effect<Response, MethodNotAllowed | NotFound, EchoConfig> =>
-  Effect.flatMap(
-    EchoConfig,
-    ({ testBehaviours }): Effect.Effect<Response, MethodNotAllowed | NotFound> =>
-      testBehaviours
-        ? Effect.as(onlyGet(request), json(requestInfo(request), { "cache-control": "no-store" }))
-        : Effect.fail(notFound)
-  )
+const whoami = (
+  request: Request,
+  { testBehaviours }: EchoSettings
+): Exit.Exit<Response, MethodNotAllowed | NotFound> =>
+  testBehaviours ? getOnly(request, () => json(requestInfo(request), { "cache-control": "no-store" })) : notFoundExit
 
 /** `GET /health`: answers once the isolate has built its layers, so a bad configuration shows as a 500. */
-const health = (request: Request): Effect.Effect<Response, MethodNotAllowed> =>
-  Effect.as(onlyGet(request), json({ status: "ok" }, { "cache-control": "no-store" }))
+const health = (request: Request): Exit.Exit<Response, MethodNotAllowed> =>
+  getOnly(request, () => json({ status: "ok" }, { "cache-control": "no-store" }))
 
 const routes: Record<
   string,
-  (request: Request, lifetime?: RequestLifetime) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
-> = { "/": index, "/health": health, "/echo": echoResponse, "/rpc": rpcResponse, "/whoami": whoami }
+  (
+    request: Request,
+    settings: EchoSettings,
+    lifetime: RequestLifetime | undefined
+  ) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
+> = {
+  "/": index,
+  "/health": health,
+  "/echo": echoWith,
+  "/rpc": (request, _settings, lifetime) => rpcResponse(request, lifetime),
+  "/whoami": whoami
+}
+
+const notFoundExit = Exit.fail(notFound)
 
 /** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
 const pathOf = (url: string): string => {
@@ -206,22 +229,44 @@ const pathOf = (url: string): string => {
 export const route = (
   request: Request,
   lifetime?: RequestLifetime
-): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
-  const handler = routes[pathOf(request.url)]
-  const answered = Effect.catchAllCause(
-    handler === undefined ? Effect.fail(notFound) : handler(request, lifetime),
-    answer
-  )
-  return request.method === "HEAD" ? Effect.map(answered, withoutBody) : answered
-}
+): Effect.Effect<Response, never, EchoConfig | WebSocketService> =>
+  Effect.flatMap(EchoConfig, (settings) => routeWith(settings)(request, lifetime))
+
+/**
+ * `route` with the settings given rather than read from `EchoConfig`. What needs no service and no waiting (a
+ * 426, a 404, `/health`, `/`) is an `Effect` that is already its result, an `Exit`: `Runtime.runSyncExit` returns
+ * it without starting a fiber. The Worker runs this, with the settings of its runtime.
+ */
+export const routeWith =
+  (settings: EchoSettings) =>
+  (request: Request, lifetime?: RequestLifetime): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
+    const handler = routes[pathOf(request.url)]
+    const result = handler === undefined ? notFoundExit : handler(request, settings, lifetime)
+    const done = asExit(result)
+    const answered: Effect.Effect<Response, never, EchoConfig | WebSocketService> =
+      done === undefined
+        ? Effect.catchAllCause(result, answer)
+        : Exit.isSuccess(done)
+          ? Exit.succeed(done.value)
+          : answer(done.cause)
+    if (request.method !== "HEAD") return answered
+    const headed = asExit(answered)
+    return headed !== undefined && Exit.isSuccess(headed)
+      ? Exit.succeed(withoutBody(headed.value))
+      : Effect.map(answered, withoutBody)
+  }
+
+/** An `Effect` that is already its result, as that `Exit`; `undefined` for one that has to run. */
+const asExit = <A, E, R>(effect: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
+  Exit.isExit(effect) ? (effect as Exit.Exit<A, E>) : undefined
 
 /** The response to a failed request: the `HttpError`'s own, or a 500 for a defect, which is logged. */
 const answer = (cause: Cause.Cause<HttpError>): Effect.Effect<Response> => {
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) return Effect.succeed(errorResponse(failure.value))
+  if (Option.isSome(failure)) return Exit.succeed(errorResponse(failure.value))
   const internal = errorResponse(new InternalError())
   return Cause.isInterruptedOnly(cause)
-    ? Effect.succeed(internal)
+    ? Exit.succeed(internal)
     : Effect.as(Effect.logError("unexpected defect", cause), internal)
 }
 

@@ -1,22 +1,28 @@
+import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
+import * as Runtime from "effect/Runtime"
 import { errorResponse, InternalError } from "../domain/HttpError.js"
+import { EchoConfig } from "../services/EchoConfig.js"
 import { asyncFiberOf } from "../services/WebSocketService.js"
 import { AppRuntime } from "./AppRuntime.js"
-import { route } from "./Route.js"
+import { routeWith } from "./Route.js"
 
 export { EchoRoom } from "./EchoRoom.js"
 
-// While the configuration is invalid (logged once, when the runtime is built), every request gets the JSON 500.
 const internalError = () => errorResponse(new InternalError())
 
 const responseOf = (exit: Exit.Exit<Response, unknown>): Response =>
   Exit.isSuccess(exit) ? exit.value : internalError()
 
 export default {
-  // A route that completes inside the request's event (a 426, /health, an upgrade with the handler pipeline) is
-  // run synchronously: no promise and no scheduled fiber. One that suspends goes on as the fiber it became.
-  fetch: (request, _env, ctx) => {
-    const exit = AppRuntime.runSyncExit(route(request, ctx))
+  // The route runs with the settings of the isolate's runtime. A 426, a 404, `/health` or `/` is a value that
+  // `runSyncExit` returns without a fiber; an upgrade that completes in the event runs synchronously; one that
+  // suspends (a room, /rpc, `accept_delay_ms`) goes on as the fiber it became. While the configuration is invalid
+  // (logged once, when the runtime is built), every request gets the JSON 500.
+  fetch: async (request, _env, ctx) => {
+    const runtime = await AppRuntime.runtime().catch(() => undefined)
+    if (runtime === undefined) return internalError()
+    const exit = Runtime.runSyncExit(runtime, routeWith(Context.get(runtime.context, EchoConfig))(request, ctx))
     const fiber = asyncFiberOf(exit)
     return fiber === undefined
       ? responseOf(exit)
