@@ -75,7 +75,7 @@ export {
   type RequestLifetime,
   type UpgradeSettings
 } from "./runtime/Handshake.js"
-export { echoResponse, route } from "./runtime/Route.js"
+export { echoResponse, route, routeWith } from "./runtime/Route.js"
 export {
   type Backend,
   config,

@@ -28,8 +28,9 @@ export type UpgradeSettings = Pick<
 /**
  * Every check a WebSocket handshake passes before a socket exists, in order: the method (405), the `Upgrade`
  * header (426, or 400 where the runtime could not send a 101), `Sec-WebSocket-Version` when present (426 unless
- * 13), the `Origin` (403) and the subprotocols offered (400). Succeeds with the subprotocol chosen from the client's offers, if it made any. Every upgrade runs
- * exactly these, once: the echo's and `HttpServerRequest.upgrade`'s under `toFetchHandler`.
+ * 13), the `Origin` (403) and the subprotocols offered (400). Succeeds with the subprotocol chosen from the client's
+ * offers, if it made any. The answer is an `Exit`, an `Effect` that has already run: checking costs no fiber. Every
+ * upgrade runs exactly these, once: the echo's and `HttpServerRequest.upgrade`'s under `toFetchHandler`.
  */
 export const checkHandshake = (
   request: Request,
@@ -68,7 +69,7 @@ export interface AcceptedUpgrade {
 
 /**
  * The echo's checks: its query parsed into a `Scenario` (400 for an unknown or invalid parameter, before any
- * other check), then `checkHandshake`. Each backend runs exactly these, once, in the Worker.
+ * other check), then `checkHandshake`; an `Exit`, like it. Each backend runs exactly these, once, in the Worker.
  */
 export const checkUpgrade = (request: Request, settings: EchoSettings): Exit.Exit<AcceptedUpgrade, HttpError> => {
   const scenario = parseScenario(request.url, settings)
