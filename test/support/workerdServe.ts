@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { freePort, NOT_WEBSOCKET, stopProcess } from "./wranglerDev.js"
+import { freePort, killedOnExit, NOT_WEBSOCKET, stopProcess } from "./wranglerDev.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -217,6 +217,7 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<WorkerdServ
     detached: true,
     stdio: ["ignore", "pipe", "pipe"]
   })
+  killedOnExit(child)
   let output = ""
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))

@@ -42,6 +42,22 @@ export const freePort = async (): Promise<number> => {
   }
 }
 
+/**
+ * Kills a child started with `detached: true`, and its process group, when this process exits. The group outlives
+ * this process otherwise: a run that ends without its teardown (another project's teardown threw, the run was
+ * interrupted) would leave a runtime running, and spinning.
+ */
+export const killedOnExit = (child: ChildProcess): void => {
+  const kill = () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+    try {
+      process.kill(-child.pid, "SIGKILL")
+    } catch {}
+  }
+  process.once("exit", kill)
+  child.once("exit", () => process.off("exit", kill))
+}
+
 /** Stops a child started with `detached: true`, and its whole process group: TERM, then KILL after 5 s. */
 export const stopProcess = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
@@ -96,6 +112,7 @@ export const startWranglerDev = async (
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" }
     }
   )
+  killedOnExit(child)
   let output = ""
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
