@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import type { TestProject } from "vitest/node"
 import { runtimeTrouble } from "../support/runtimeTrouble.js"
-import { startWranglerDev } from "../support/wranglerDev.js"
+import { startWranglerDev, stopAllServers } from "../support/wranglerDev.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -32,6 +32,8 @@ export default async function setup(project: TestProject) {
     await writeFile(`test-results/wrangler-dev-${fixture ?? mode}.log`, output)
     const trouble = runtimeTrouble(output)
     if (trouble.length > 0) {
+      // The other projects' teardowns do not run after this one throws: their servers are stopped first.
+      await stopAllServers()
       throw new Error(`wrangler dev reported ${trouble.length} runtime problem(s):\n${trouble.join("\n")}`)
     }
   }

@@ -26,4 +26,12 @@ describe("the scan of wrangler dev's output", () => {
     expect(runtimeTrouble(red("Uncaught Error: Network connection lost."))).toEqual([])
     expect(runtimeTrouble(red("Uncaught Error: Network connection lost. in echo.ts"))).toHaveLength(1)
   })
+
+  it("lets through the runtime's failed write to a client that dropped its connection after a refusal", () => {
+    const write =
+      "kj::getCaughtExceptionAsKj() = kj/async-io-unix.c++:186: disconnected: ::write(fd, buffer.begin(), buffer.size())"
+    expect(runtimeTrouble(red(`${write}: Broken pipe`))).toEqual([])
+    expect(runtimeTrouble(red(`${write}: Connection reset by peer`))).toEqual([])
+    expect(runtimeTrouble(red(`${write}: Broken pipe in echo.ts`))).toHaveLength(1)
+  })
 })

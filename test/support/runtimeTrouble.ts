@@ -10,12 +10,13 @@ const TROUBLE = /hung|Uncaught|ERROR|echo failed|unexpected defect|Cannot perfor
  * Lines the runtime prints whatever the Worker does (measured), each the dev runtime's, not the echo's: the first
  * for a hand-written plain Worker too, each time a client closes a socket on which it never sent a message; the
  * second when a client drops its connection as soon as it has read a response's status (Chromium does, for a
- * WebSocket upgrade that was refused, such as `reject=503`), and the runtime fails to write the rest of the body.
+ * WebSocket upgrade that was refused, such as `reject=503`), and the runtime fails to write the rest of the body
+ * (a broken pipe, or a reset, as the peer's kernel answers).
  * Anything else that matches `TROUBLE` fails.
  */
 const PLATFORM_NOISE = [
   /^✘ \[ERROR\] Uncaught Error: Network connection lost\.$/,
-  /^✘ \[ERROR\] kj::getCaughtExceptionAsKj\(\) = kj\/async-io-unix\.c\+\+:\d+: disconnected: ::write\(fd, buffer\.begin\(\), buffer\.size\(\)\): Broken pipe$/
+  /^✘ \[ERROR\] kj::getCaughtExceptionAsKj\(\) = kj\/async-io-unix\.c\+\+:\d+: disconnected: ::write\(fd, buffer\.begin\(\), buffer\.size\(\)\): (Broken pipe|Connection reset by peer)$/
 ]
 
 /** The lines of a `wrangler dev`'s output that point at a problem in the Worker (every suite that starts one asks this). */

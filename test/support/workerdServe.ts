@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { freePort, killedOnExit, NOT_WEBSOCKET, stopProcess } from "./wranglerDev.js"
+import { freePort, NOT_WEBSOCKET, stopProcess, tracked } from "./wranglerDev.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -217,14 +217,13 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<WorkerdServ
     detached: true,
     stdio: ["ignore", "pipe", "pipe"]
   })
-  killedOnExit(child)
   let output = ""
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
-  const stop = async () => {
+  const stop = tracked(async () => {
     await stopProcess(child)
     if (storageDir !== undefined) rmSync(storageDir, { recursive: true, force: true })
-  }
+  })
   const ready = options.ready ?? answersNotWebSocket
   const deadline = began + (options.timeoutMs ?? 30_000)
   while (performance.now() < deadline && child.exitCode === null && child.signalCode === null) {

@@ -43,20 +43,27 @@ export const freePort = async (): Promise<number> => {
 }
 
 /**
- * Kills a child started with `detached: true`, and its process group, when this process exits. The group outlives
- * this process otherwise: a run that ends without its teardown (another project's teardown threw, the run was
- * interrupted) would leave a runtime running, and spinning.
+ * Every test server this process started and has not stopped, whichever module instance started it (each vitest
+ * project loads its global setup on its own). A run stops them all before it reports a failure in a teardown:
+ * vitest skips the remaining projects' teardowns after the first that throws, and a detached server outlives the
+ * run (test runners end their workers without an `exit` event, so no exit hook can stop it).
  */
-export const killedOnExit = (child: ChildProcess): void => {
-  const kill = () => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-    try {
-      process.kill(-child.pid, "SIGKILL")
-    } catch {}
+const running: Set<() => Promise<void>> = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for("websocket-echo/test-servers")
+] ??= new Set()) as Set<() => Promise<void>>
+
+/** Registers a started server's stop; returns the stop, which unregisters it. */
+export const tracked = (stop: () => Promise<void>): (() => Promise<void>) => {
+  const once = () => {
+    running.delete(once)
+    return stop()
   }
-  process.once("exit", kill)
-  child.once("exit", () => process.off("exit", kill))
+  running.add(once)
+  return once
 }
+
+/** Stops every test server still running in this process. */
+export const stopAllServers = (): Promise<void> => Promise.all([...running].map((stop) => stop())).then(() => undefined)
 
 /** Stops a child started with `detached: true`, and its whole process group: TERM, then KILL after 5 s. */
 export const stopProcess = (child: ChildProcess): Promise<void> =>
@@ -112,12 +119,11 @@ export const startWranglerDev = async (
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" }
     }
   )
-  killedOnExit(child)
   let output = ""
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
   const origin = `http://127.0.0.1:${port}`
-  const dev: WranglerDev = { port, origin, output: () => output, stop: () => stopProcess(child) }
+  const dev: WranglerDev = { port, origin, output: () => output, stop: tracked(() => stopProcess(child)) }
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break
