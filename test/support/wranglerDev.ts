@@ -48,9 +48,10 @@ export const freePort = async (): Promise<number> => {
  * vitest skips the remaining projects' teardowns after the first that throws, and a detached server outlives the
  * run (test runners end their workers without an `exit` event, so no exit hook can stop it).
  */
-const running: Set<() => Promise<void>> = ((globalThis as { [key: symbol]: unknown })[
-  Symbol.for("websocket-echo/test-servers")
-] ??= new Set()) as Set<() => Promise<void>>
+const shared = globalThis as { [key: symbol]: Set<() => Promise<void>> | undefined }
+const RUNNING = Symbol.for("websocket-echo/test-servers")
+shared[RUNNING] ??= new Set()
+const running = shared[RUNNING]
 
 /** Registers a started server's stop; returns the stop, which unregisters it. */
 export const tracked = (stop: () => Promise<void>): (() => Promise<void>) => {
