@@ -101,6 +101,10 @@ export const behaviourParameters = (Object.keys(parameterHelp) as Array<keyof ty
   (name): name is Exclude<keyof typeof parameterHelp, "room"> => name !== "room"
 )
 
+/** The names `/echo` knows, with the behaviours on and off. */
+const ALL_PARAMETERS: ReadonlyArray<string> = ["room", ...behaviourParameters]
+const ROOM_ONLY: ReadonlyArray<string> = ["room"]
+
 const ROOM = /^[A-Za-z0-9._-]{1,64}$/
 const DIGITS = /^\d{1,10}$/
 
@@ -116,7 +120,7 @@ type ScenarioError = InvalidParameter | UnknownParameter | InvalidRoom
 export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | ScenarioError => {
   const start = url.indexOf("?")
   if (start < 0 || start === url.length - 1) return noScenario
-  const known: ReadonlyArray<string> = limits.testBehaviours ? ["room", ...behaviourParameters] : ["room"]
+  const known = limits.testBehaviours ? ALL_PARAMETERS : ROOM_ONLY
   const values = new Map<string, string>()
   for (const [name, value] of new URLSearchParams(url.slice(start + 1))) {
     if (!known.includes(name)) return new UnknownParameter({ name, known })
