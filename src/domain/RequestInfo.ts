@@ -65,3 +65,7 @@ export const requestInfo = (request: Request): RequestInfo => {
     cloudflare
   }
 }
+
+/** The first message of `info=true`: what the server saw of the request, the agreed subprotocol and the connection's id. */
+export const connectionInfo = (request: RequestInfo, protocol: string | undefined, connection: string): string =>
+  JSON.stringify({ ...request, protocol: protocol ?? null, connection })

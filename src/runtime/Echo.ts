@@ -10,7 +10,7 @@ import { type CloseFrame, closeReply, internalError, messageTooBig } from "../do
 import { IdleTimeoutExpired, idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
-import type { RequestInfo } from "../domain/RequestInfo.js"
+import { connectionInfo, type RequestInfo } from "../domain/RequestInfo.js"
 import { closeAfterEchoes, isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
 import type { Pipeline } from "../services/EchoConfig.js"
 import {
@@ -159,7 +159,8 @@ export const streamEcho = (
 ): Effect.Effect<void> => {
   const echoes = connection.messages.pipe(Stream.map(prefixMessage(prefix)))
   if (isPlainEcho(scenario)) return supervise(connection, sendEach(connection)(echoes))
-  if (scenario.stall) return supervise(connection, stalled(connection), logged(scenario))
+  // A silent server has no stream to build: the handler's (a no-op per message, then the idle timeout) is it.
+  if (scenario.stall) return handlerEcho(connection, prefix, scenario)
   const { close, push, delayMs } = scenario
   const delayed =
     delayMs === 0
@@ -285,22 +286,16 @@ const scenarioHandler = (
 const opening = (connection: Connection, scenario: Scenario, request: RequestInfo | undefined): Array<Message> => {
   const messages: Array<Message> = []
   if (scenario.info && request !== undefined) {
-    messages.push(JSON.stringify({ ...request, protocol: connection.protocol ?? null, connection: connection.id }))
+    messages.push(connectionInfo(request, connection.protocol, connection.id))
   }
   if (scenario.greeting !== undefined) messages.push(scenario.greeting)
   return messages
 }
 
 /**
- * A server that went silent (`stall=true`): it reads and counts the peer's messages (the limits still hold) but
- * sends nothing and leaves the peer's close unanswered, until the idle timeout ends it with 1001.
+ * A server that went silent (`stall=true`), once the peer has closed: it leaves the close unanswered until the idle
+ * timeout, counted from the last message either way, ends the connection with 1001.
  */
-const stalled = (connection: Connection): Effect.Effect<never, ConnectionEnded> =>
-  Effect.zipRight(
-    connection.run(() => undefined),
-    untilIdle(connection)
-  )
-
 const untilIdle = (connection: Connection): Effect.Effect<never, IdleTimeoutExpired> =>
   Effect.flatMap(Effect.zip(connection.lastActivity, Clock.currentTimeMillis), ([last, now]) => {
     const remaining = idleRemainingMs(last, now, connection.idleTimeoutMs)

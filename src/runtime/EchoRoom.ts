@@ -4,6 +4,7 @@ import { ABNORMAL_CLOSURE, type CloseFrame, closeReply } from "../domain/CloseFr
 import { errorResponse, RoomFull } from "../domain/HttpError.js"
 import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
+import { connectionInfo } from "../domain/RequestInfo.js"
 import { closeAfterEchoes } from "../domain/Scenario.js"
 import { admit, countSent, statsOf } from "../domain/Traffic.js"
 import {
@@ -109,7 +110,6 @@ export class EchoRoom extends DurableObject<Env> {
       setTimeout(() => void this.end(ws, socket, undefined, idleTimeout, true), Math.max(0, remaining))
       return undefined
     }
-    if (behaviour?.closeSent !== undefined) return this.end(ws, socket, peer, behaviour.closeSent, false)
     return this.end(ws, socket, peer, closeReply(peer), true)
   }
 
@@ -145,7 +145,7 @@ export class EchoRoom extends DurableObject<Env> {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0
       const remaining = idleRemainingMs(Math.max(socket.traffic.lastActivity, pinged), now, socket.idleTimeoutMs)
       if (remaining <= 0) {
-        ending.push(this.end(ws, socket, undefined, idleTimeout, behaviour?.closeSent === undefined))
+        ending.push(this.end(ws, socket, undefined, idleTimeout, true))
       } else next = Math.min(next, now + remaining)
     }
     await Promise.all(ending)
@@ -186,7 +186,7 @@ export class EchoRoom extends DurableObject<Env> {
     if (behaviour.stall) return
     const now = Date.now()
     if (info !== undefined) {
-      this.send(ws, socket, JSON.stringify({ ...info, protocol: socket.protocol ?? null, connection: socket.id }), now)
+      this.send(ws, socket, connectionInfo(info, socket.protocol, socket.id), now)
     }
     if (scenario?.greeting !== undefined) this.send(ws, socket, scenario.greeting, now)
     if (behaviour.close !== undefined && closeAfterEchoes(behaviour.close) === 0) this.sendClose(ws, behaviour)
@@ -267,7 +267,8 @@ export class EchoRoom extends DurableObject<Env> {
 
   /**
    * Marks the socket ended in its attachment, sends or answers the close frame when `close` (not when the
-   * runtime already failed the socket, or a close was sent on request), and writes the connection's log line.
+   * runtime already failed the socket), and writes the connection's log line. A socket that was sent a close on
+   * request ends with that close: it is not sent again, and the log line names it.
    */
   private end(
     ws: WebSocket,
@@ -281,7 +282,7 @@ export class EchoRoom extends DurableObject<Env> {
         Effect.sync(() => {
           socket.ended = true
           ws.serializeAttachment(socket)
-          if (close) ws.close(reply.code, reply.reason)
+          if (close && socket.behaviour?.closeSent === undefined) ws.close(reply.code, reply.reason)
         }),
         connectionEnded({
           connection: socket.id,
