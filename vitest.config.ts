@@ -8,6 +8,7 @@ quietRuntime()
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/watchdog.ts"],
     projects: [
       // Our own logic, on Node: proves the test layer needs no Workers runtime.
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
@@ -29,9 +30,15 @@ export default defineConfig({
             // Three projects of real sockets share two cores: a test's own event waits stay at 5 s (socket.ts).
             testTimeout: 15_000,
             include: ["test/worker/**/*.test.ts"],
+            // Transformed here, so that its `msgpackr` import takes the alias above and not the native build.
+            server: { deps: { inline: [/@effect\/rpc/] } },
             poolOptions: {
               workers: {
                 isolatedStorage: false,
+                // The project's files one after another in one runtime. With a runtime per file, all of them
+                // load every module through the pool's one Node process at once (≈ 30 × 200 module requests on
+                // two cores): under load a request waited past the pool's 60 s RPC timeout and the run hung.
+                singleWorker: true,
                 wrangler: { configPath: "./wrangler.toml" },
                 miniflare: { bindings: { ...vars, LOG_LEVEL: "warning" } }
               }
