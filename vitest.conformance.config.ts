@@ -4,6 +4,7 @@ import { perMode } from "./test/support/modes.js"
 // RFC 6455 conformance over raw TCP against the Worker under `wrangler dev`, once per mode (see globalSetup).
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/watchdog.ts"],
     projects: perMode({
       test: {
         name: "conformance",

@@ -12,6 +12,7 @@ const project = {
 // echo fixture (test/fixtures/socket-echo), written with @effect/platform's own API, against clients nobody here wrote.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/watchdog.ts"],
     projects: [
       ...perMode({
         test: { ...project, name: "e2e", include: ["test/e2e/**/*.test.ts"], exclude: ["test/e2e/socket/**"] }

@@ -5,6 +5,7 @@ import { perMode } from "./test/support/modes.js"
 // SOAK_PROFILE=short is CI's variant.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/watchdog.ts"],
     projects: perMode({
       test: { name: "soak", environment: "node", include: ["test/soak/**/*.test.ts"], hookTimeout: 120_000 }
     }),
