@@ -27,8 +27,8 @@ export default defineConfig({
           test: {
             name: `workerd (${mode})`,
             disableConsoleIntercept: true,
-            // Three projects of real sockets share two cores: a test's own event waits stay at 5 s (socket.ts).
-            testTimeout: 15_000,
+            // Three projects of real sockets share two cores: a test's own event waits stay at 10 s (socket.ts).
+            testTimeout: 30_000,
             include: ["test/worker/**/*.test.ts"],
             // Transformed here, so that its `msgpackr` import takes the alias above and not the native build.
             server: { deps: { inline: [/@effect\/rpc/] } },

@@ -15,5 +15,5 @@ describe("many sockets in one isolate", () => {
     const closes = await Promise.all(clients.map((client, i) => client.close(3000 + i, `socket ${i}`)))
     expect(closes).toEqual(clients.map((_, i) => ({ code: 3000 + i, reason: `socket ${i}`, wasClean: true })))
     // 1,200 echoes over 60 sockets: ≈ 3 s alone in the Durable Object mode, more while other test files run.
-  }, 15_000)
+  }, 30_000)
 })
