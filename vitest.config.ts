@@ -12,6 +12,8 @@ export default defineConfig({
     projects: [
       // Our own logic, on Node: proves the test layer needs no Workers runtime.
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
+      // The documentation: links, line widths, and every code block parses or typechecks (test/docs).
+      { test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node", testTimeout: 10_000 } },
       // The Worker itself, inside workerd, once per mode. Logs below warning stay out of a green run's output.
       ...Object.entries(MODES).map(([mode, vars]) =>
         defineWorkersProject({

@@ -157,8 +157,8 @@ describe("opening handshake: known gaps of the runtime and the dev proxy", () =>
       return head
     },
     {
-      // Our decision (README): the Worker runs with no_web_socket_compression (raw workerd then answers without
-      // the header: test/worker/limits.test.ts); the dev proxy in front of it negotiates on its own.
+      // Our decision (docs/robustness.md): the Worker runs with no_web_socket_compression (raw workerd then answers
+      // without the header: test/worker/limits.test.ts); the dev proxy in front of it negotiates on its own.
       rfc: (head) => expect(head.headers["sec-websocket-extensions"]).toBeUndefined(),
       observed: (head) => expect(head.headers["sec-websocket-extensions"]).toMatch(/^permessage-deflate\b/)
     }

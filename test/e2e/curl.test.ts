@@ -31,8 +31,8 @@ describe("curl against wrangler dev", () => {
     )
   })
 
-  it("does not see Upgrade: websocket on the 426, because workerd strips it (README, platform notes)", async () => {
-    // The handler sets it (tested in workerd); if this starts failing, the runtime now sends it: update the README.
+  it("does not see Upgrade: websocket on the 426, because workerd strips it (docs/design.md)", async () => {
+    // The handler sets it (tested in workerd); if this starts failing, the runtime now sends it: update docs/design.md.
     const response = await curl("/echo")
     expect(response.status).toBe(426)
     expect(response.headers.has("upgrade")).toBe(false)
