@@ -36,26 +36,30 @@ describe("abuse limits in workerd", () => {
   })
 
   it("closes each of 60 idle sockets with 1001 from its own timer, while busy ones stay open", async () => {
-    const handler = handlerWith({ idleTimeoutSeconds: 2 })
+    const handler = handlerWith({ idleTimeoutSeconds: 3 })
     const open = async () => {
       const response = await handler(new Request("http://echo.test/echo", { headers: { Upgrade: "websocket" } }))
       return new Client(response.webSocket as WebSocket)
     }
-    // The busy sockets echo back to back until every idle one has closed, so none of them is silent for longer
-    // than a round trip, however slow the machine is; the idle ones close on their own timers meanwhile.
+    // The busy sockets echo every 100 ms until every idle one has closed, so none of them is silent for more than
+    // that and a round trip, a fraction of the 3 s timeout; the idle ones close on their own timers meanwhile.
     const busy = await Promise.all(Array.from({ length: 5 }, open))
     let idleClosed = false
     const pumping = busy.map(async (client, i) => {
       for (let n = 0; !idleClosed; n++) {
         client.socket.send(`${i}.${n}`)
         expect(await client.next()).toBe(`echo: ${i}.${n}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
       }
     })
-    const idle = await Promise.all(Array.from({ length: 55 }, open))
-    const idleCloses = await Promise.all(idle.map((client) => client.whenClosed()))
-    idleClosed = true
+    try {
+      const idle = await Promise.all(Array.from({ length: 55 }, open))
+      const idleCloses = await Promise.all(idle.map((client) => client.whenClosed()))
+      expect(idleCloses).toEqual(idle.map(() => ({ code: 1001, reason: "idle timeout", wasClean: true })))
+    } finally {
+      idleClosed = true
+    }
     await Promise.all(pumping)
-    expect(idleCloses).toEqual(idle.map(() => ({ code: 1001, reason: "idle timeout", wasClean: true })))
     expect(busy.map((client) => client.socket.readyState)).toEqual(busy.map(() => WebSocket.OPEN))
     // Then silent, the busy ones are closed the same way.
     const busyCloses = await Promise.all(busy.map((client) => client.whenClosed()))
