@@ -16,7 +16,8 @@
  *   `webSocketError` → `transportLost`, `alarm` → `tick` on every socket; the alarm is the least `nextWakeAt` of
  *   the room. A ping answered by the runtime is `noteActivity`. Delayed echoes (`machine.delayed`) live in the
  *   instance's memory: while a socket has one, the object wakes by a timer, which keeps it in memory (≤ 10 s), as
- *   today.
+ *   today. So does a socket `answering` a close: the runtime no longer lists a socket once its close was delivered,
+ *   so the alarm cannot find it (a stalled socket's answer waits up to the idle timeout).
  * - **Stream** (a fiber per socket): the peer's events and a timer for `nextWakeAt` become a `Stream` of `Input`s,
  *   scanned through `step`; each output's `send` (copied: the output is reused) feeds the Stream that is sent, its
  *   `close` and `ended` finish it. Admission, delays, pushes, closes and the idle timeout are decided here, not by
