@@ -31,6 +31,12 @@ export const byteLength = (message: Message): number =>
   typeof message === "string" ? utf8Length(message) : message.byteLength
 
 /**
+ * The longest echo prefix, in UTF-8 bytes. The prefix lives with each socket of a Durable Object, in an attachment
+ * of at most 16 KiB among the rest of the connection (`worstCaseAttachment` in ConnectionMachine.ts).
+ */
+export const MAX_PREFIX_BYTES = 256
+
+/**
  * Builds the echo transform for a prefix: text gets the prefix in front, binary
  * gets the prefix's UTF-8 bytes in front of the unchanged payload.
  */

@@ -1,4 +1,4 @@
-import { type CloseFrame, isValidCloseCode } from "./CloseFrame.js"
+import { type CloseFrame, isValidCloseCode, MAX_CLOSE_REASON_BYTES } from "./CloseFrame.js"
 import { InvalidParameter, InvalidRoom, UnknownParameter } from "./HttpError.js"
 import { byteLength } from "./Message.js"
 
@@ -178,7 +178,9 @@ export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | S
       isValidCloseCode
     ) ?? 1000
   const closeReason = values.get("close_reason") ?? ""
-  if (byteLength(closeReason) > 123) fail("close_reason", closeReason, "at most 123 UTF-8 bytes")
+  if (byteLength(closeReason) > MAX_CLOSE_REASON_BYTES) {
+    fail("close_reason", closeReason, `at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`)
+  }
   const afterEchoes = integer("close_after", 0, 1_000_000)
   const afterMs = integer("close_after_ms", 0, 3_600_000)
   const closes =

@@ -1,3 +1,10 @@
+/**
+ * The longest subprotocol the server agrees to, in bytes (a token is ASCII). RFC 6455 sets no bound, but the
+ * agreed subprotocol lives with its socket, in a Durable Object attachment of at most 16 KiB among the rest of the
+ * connection (`worstCaseAttachment` in ConnectionMachine.ts): a longer offer must be refused before the socket exists.
+ */
+export const MAX_SUBPROTOCOL_BYTES = 256
+
 /** `token` of RFC 9110 §5.6.2: one or more visible ASCII characters other than delimiters. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 

@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { type CloseFrame, closeReply, internalError, messageTooBig } from "../domain/CloseFrame.js"
+import { type CloseFrame, closeReply, internalError, invalidCloseCode, messageTooBig } from "../domain/CloseFrame.js"
 import { IdleTimeoutExpired, idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
@@ -39,7 +39,9 @@ const goingAway: CloseFrame = { code: 1001, reason: "going away" }
  * timeout with its close frame; an interruption with 1001; any other failure with 1011.
  */
 const endingOf = (exit: Exit.Exit<CloseFrame, unknown>): Ending => {
-  if (Exit.isSuccess(exit)) return { peer: exit.value, reply: closeReply(exit.value) }
+  // The peer's frame does not say whether it was a drop or a 1006 on the wire (`CloseEvent.wasClean` does): both
+  // keep their 1002 here until this driver steps ConnectionMachine, which tells them apart.
+  if (Exit.isSuccess(exit)) return { peer: exit.value, reply: closeReply(exit.value) ?? invalidCloseCode }
   const failure = Option.getOrUndefined(Cause.failureOption(exit.cause)) as Partial<ConnectionEnded> | undefined
   switch (failure?._tag) {
     case "MessageTooLarge":

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers"
 import * as Effect from "effect/Effect"
-import { ABNORMAL_CLOSURE, type CloseFrame, closeReply } from "../domain/CloseFrame.js"
+import { ABNORMAL_CLOSURE, type CloseFrame, closeReply, invalidCloseCode } from "../domain/CloseFrame.js"
 import { errorResponse, RoomFull } from "../domain/HttpError.js"
 import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
@@ -110,7 +110,8 @@ export class EchoRoom extends DurableObject<Env> {
       setTimeout(() => void this.end(ws, socket, undefined, idleTimeout, true), Math.max(0, remaining))
       return undefined
     }
-    return this.end(ws, socket, peer, closeReply(peer), true)
+    // A drop and a 1006 on the wire keep their 1002 until this object steps ConnectionMachine (wasClean tells them apart).
+    return this.end(ws, socket, peer, closeReply(peer) ?? invalidCloseCode, true)
   }
 
   /** The runtime failed the socket (a protocol error, a lost peer) and sent its own close: log how it ended. */
@@ -118,7 +119,7 @@ export class EchoRoom extends DurableObject<Env> {
     const socket = this.socketOf(ws)
     if (socket.ended) return undefined
     const peer = { code: ABNORMAL_CLOSURE, reason: "" }
-    return this.end(ws, socket, peer, closeReply(peer), false)
+    return this.end(ws, socket, peer, closeReply(peer) ?? invalidCloseCode, false)
   }
 
   /**
