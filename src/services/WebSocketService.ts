@@ -132,6 +132,7 @@ export interface UpgradeOptions {
 /** The raw socket under a connection: the server end of a `WebSocketPair`, or an in-memory one. */
 interface Transport {
   readonly send: (message: Message) => void
+  /** Sends a close frame: at once, or on a later turn of the event loop (the Workers runtime's, see there). */
   readonly close: (frame: CloseFrame) => void
   readonly isClosed: () => boolean
   /** Starts delivering events; returns the function that stops it. */
@@ -365,7 +366,16 @@ const WEBSOCKET_CLOSED = 3
 
 const fromWebSocket = (socket: WebSocket): Transport => ({
   send: (message) => socket.send(message),
-  close: ({ code, reason }) => socket.close(code, reason),
+  // Handed to the runtime from a timer, never inside the event that decided it. workerd sends a socket's frames
+  // with one pump at a time; once a pump has emptied its queue, a continuation runs some turns later and, if both
+  // sides have closed by then, releases the socket and cancels any pump started since: only hibernatable sockets
+  // check for one (`WebSocket::ensurePumping`, src/workerd/api/web-socket.c++, 1.20260310 and still in August
+  // 2026). A close answered in the peer's close event, just after the pump of the last echo finished, was cancelled
+  // so: the peer got no close frame and saw 1006 (4–10% of sockets with ten closing at once, a plain Worker alike).
+  // A timer fires only after the event loop has run every queued event, so that continuation has run by then.
+  close: ({ code, reason }) => {
+    setTimeout(() => socket.close(code, reason), 0)
+  },
   isClosed: () => socket.readyState === WEBSOCKET_CLOSED,
   schedule(ms, task) {
     const timer = setTimeout(task, ms)
