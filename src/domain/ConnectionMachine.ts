@@ -86,7 +86,11 @@ export const MAX_ATTACHMENT_BYTES = 16_384
 
 /** What a connection is served with: the deployment's settings and the socket behaviours of its scenario. */
 export interface ConnectionConfig {
-  readonly prefix: string
+  /**
+   * The echo's prefix; null for a connection whose application answers (a `Socket`, an RPC server): each admitted
+   * message is handed to it (`Output.received`), and it sends with `send` and closes with `requestClose`.
+   */
+  readonly prefix: string | null
   readonly limits: Limits
   /** 0 turns the idle timeout off. */
   readonly idleTimeoutMs: number
@@ -99,7 +103,7 @@ export interface ConnectionConfig {
 
 /** The deployment's settings a connection is opened with. */
 export interface ConnectionSettings {
-  readonly prefix: string
+  readonly prefix: string | null
   readonly limits: Limits
   readonly idleTimeoutMs: number
 }
@@ -209,6 +213,8 @@ export interface Output {
   close: CloseFrame | null
   /** A broadcast socket's echo, for every other broadcast socket of its room (`deliver`). */
   relay: Message | null
+  /** An admitted message for the application, when the connection has no echo of its own (`prefix` null). */
+  received: Message | null
   /** Set once, by the step that ended the connection. */
   ended: ConnectionEnd | null
   /** When to call `tick` next (ms, never before the step's `now`); null once nothing is pending or it ended. */
@@ -244,6 +250,9 @@ export type Input =
   | { readonly _tag: "TransportLost" }
   | { readonly _tag: "Tick" }
   | { readonly _tag: "Activity"; readonly at: number }
+  | { readonly _tag: "Send"; readonly message: Message }
+  | { readonly _tag: "RequestClose"; readonly frame: CloseFrame }
+  | { readonly _tag: "Drained" }
   | { readonly _tag: "Stop" }
   | { readonly _tag: "Fail" }
 
@@ -275,12 +284,13 @@ export const open = (config: ConnectionConfig, now: number, opening: Opening = {
       answerWhy: null
     },
     delayed: [],
-    out: { send: [], close: null, relay: null, ended: null, nextWakeAt: null }
+    out: { send: [], close: null, relay: null, received: null, ended: null, nextWakeAt: null }
   }
   if (active) {
     if (opening.info !== undefined) sendMessage(machine, opening.info, now)
     if (opening.greeting !== undefined) sendMessage(machine, opening.greeting, now)
-    if (config.close !== null && closeAfterEchoes(config.close) === 0) startClose(machine, config, now)
+    if (config.close !== null && closeAfterEchoes(config.close) === 0)
+      startClose(machine, config, config.close.frame, now)
   }
   runDue(machine, config, now)
   finish(machine, config)
@@ -297,7 +307,7 @@ export const open = (config: ConnectionConfig, now: number, opening: Opening = {
 export const resume = (state: ConnectionState): ConnectionMachine => ({
   state,
   delayed: [],
-  out: { send: [], close: null, relay: null, ended: null, nextWakeAt: null }
+  out: { send: [], close: null, relay: null, received: null, ended: null, nextWakeAt: null }
 })
 
 /**
@@ -322,6 +332,8 @@ export const receive = (
     if (exceeded !== undefined) {
       const tooBig = exceeded._tag === "MessageTooLarge"
       closeAndEnd(machine, tooBig ? messageTooBig : rateLimited, tooBig ? "too-big" : "rate", now)
+    } else if (config.prefix === null) {
+      machine.out.received = message
     } else if (config.broadcast) {
       const reply = prefixMessage(config.prefix)(message)
       machine.out.relay = reply
@@ -350,6 +362,79 @@ export const deliver = (
   if (machine.state.phase === "open") echoLater(machine, config, message, now)
   return finish(machine, config)
 }
+
+/**
+ * A message the application sends (a connection with `prefix` null): sent while the connection is open, and
+ * while the peer's close waits for the application's last replies; dropped once the server has sent its close.
+ *
+ * @example
+ * send(machine, config, "hello", now).send // ["hello"]
+ */
+export const send = (machine: ConnectionMachine, config: ConnectionConfig, message: Message, now: number): Output => {
+  begin(machine, config, now)
+  const phase = machine.state.phase
+  if (phase === "open" || (phase === "answering" && machine.state.closeCode === null))
+    sendMessage(machine, message, now)
+  return finish(machine, config)
+}
+
+/**
+ * The application starts the closing handshake with `frame`: sent while the connection is open, then the wait for
+ * the peer's answer (`CLOSE_TIMEOUT_MS` at most); ignored once a close was sent or the peer has closed (its close
+ * is answered by the close rules).
+ *
+ * @example
+ * requestClose(machine, config, { code: 4000, reason: "done" }, now).close // { code: 4000, reason: "done" }
+ */
+export const requestClose = (
+  machine: ConnectionMachine,
+  config: ConnectionConfig,
+  frame: CloseFrame,
+  now: number
+): Output => {
+  begin(machine, config, now)
+  if (machine.state.phase === "open") startClose(machine, config, frame, now)
+  return finish(machine, config)
+}
+
+/**
+ * The application has sent everything it owed the peer: a close answer that waited for it goes out now.
+ *
+ * @example
+ * drained(machine, config, now).close // the answer to the peer's close
+ */
+export const drained = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output => {
+  begin(machine, config, now)
+  if (machine.state.phase === "answering" && config.prefix === null) answerNow(machine, now)
+  return finish(machine, config)
+}
+
+/**
+ * The fields of a connection's one log line (`connection ended`), the same in every shape: its id and subprotocol,
+ * how it ended (`ending`: an `EndReason`), its duration and traffic, the peer's close code (1006 when the connection
+ * dropped) and the server's (null when no close frame was sent), then `extra`. Never message contents.
+ *
+ * @example
+ * logFields(out.ended, connection.id, connection.protocol, { behaviours: ["delay"] })
+ */
+export const logFields = (
+  end: ConnectionEnd,
+  connection: string,
+  protocol: string | undefined,
+  extra?: Record<string, unknown>
+): Record<string, unknown> => ({
+  connection,
+  protocol: protocol ?? null,
+  ending: end.why,
+  durationMs: end.durationMs,
+  messagesIn: end.messagesIn,
+  bytesIn: end.bytesIn,
+  messagesOut: end.messagesOut,
+  bytesOut: end.bytesOut,
+  peerCloseCode: end.peerCloseCode,
+  closeCode: end.closeCode,
+  ...extra
+})
 
 /**
  * The peer's close frame at `now`. A drop (`wasClean` false, or 1006 without `wasClean`) ends the connection with
@@ -382,7 +467,9 @@ export const peerClose = (
           : (closeReply({ code: frame.code, reason: frame.reason }) ?? invalidCloseCode)
       const why = reply === invalidCloseCode || reply === closeReasonTooLong ? "protocol-error" : "peer-close"
       const last = machine.delayed[machine.delayed.length - 1]
-      if (last === undefined) closeAndEnd(machine, reply, why, now)
+      // An application answers once it has sent what it owes (`drained`), or at the close timeout.
+      if (config.prefix === null) answerLater(machine, reply, why, now + closeTimeoutOf(config))
+      else if (last === undefined) closeAndEnd(machine, reply, why, now)
       else answerLater(machine, reply, why, last.dueAt)
     }
   } else if (state.phase === "closing") {
@@ -477,6 +564,12 @@ export const step = (machine: ConnectionMachine, config: ConnectionConfig, input
       return tick(machine, config, now)
     case "Activity":
       return noteActivity(machine, config, input.at, now)
+    case "Send":
+      return send(machine, config, input.message, now)
+    case "RequestClose":
+      return requestClose(machine, config, input.frame, now)
+    case "Drained":
+      return drained(machine, config, now)
     case "Stop":
       return stop(machine, config, now)
     case "Fail":
@@ -552,6 +645,7 @@ const begin = (machine: ConnectionMachine, config: ConnectionConfig, now: number
   while (out.send.length > 0) out.send.pop()
   out.close = null
   out.relay = null
+  out.received = null
   out.ended = null
   runDue(machine, config, now)
 }
@@ -612,7 +706,7 @@ const runDue = (machine: ConnectionMachine, config: ConnectionConfig, now: numbe
         pushNow(machine, config, at)
         break
       case CLOSE:
-        startClose(machine, config, at)
+        startClose(machine, config, (config.close as ScenarioClose).frame, at)
         break
       case IDLE:
         closeAndEnd(machine, idleTimeout, "idle", now)
@@ -655,7 +749,7 @@ const echo = (machine: ConnectionMachine, config: ConnectionConfig, reply: Messa
   const state = machine.state
   state.echoes++
   if (state.phase === "open" && config.close !== null && state.echoes >= closeAfterEchoes(config.close)) {
-    startClose(machine, config, at)
+    startClose(machine, config, config.close.frame, at)
   }
 }
 
@@ -667,15 +761,19 @@ const pushNow = (machine: ConnectionMachine, config: ConnectionConfig, at: numbe
   state.pushAt = state.pushesLeft > 0 ? at + push.everyMs : null
 }
 
-/** The close asked for by the scenario: sent, then the closing handshake waits for the peer until its deadline. */
-const startClose = (machine: ConnectionMachine, config: ConnectionConfig, at: number): void => {
+/** A close the server starts (the scenario's, or the application's): sent, then the wait for the peer's answer. */
+const startClose = (machine: ConnectionMachine, config: ConnectionConfig, frame: CloseFrame, at: number): void => {
   const state = machine.state
-  sendClose(machine, (config.close as ScenarioClose).frame)
+  sendClose(machine, frame)
   state.phase = "closing"
   state.pushAt = null
   state.closeAt = null
-  state.deadline = at + (config.idleTimeoutMs > 0 ? Math.min(config.idleTimeoutMs, CLOSE_TIMEOUT_MS) : CLOSE_TIMEOUT_MS)
+  state.deadline = at + closeTimeoutOf(config)
 }
+
+/** How long a close waits for the other side: the idle timeout, capped at `CLOSE_TIMEOUT_MS`. */
+const closeTimeoutOf = (config: ConnectionConfig): number =>
+  config.idleTimeoutMs > 0 ? Math.min(config.idleTimeoutMs, CLOSE_TIMEOUT_MS) : CLOSE_TIMEOUT_MS
 
 /** Nothing is sent after a close frame: the delayed echoes are dropped with it. */
 const sendClose = (machine: ConnectionMachine, frame: CloseFrame): void => {

@@ -7,6 +7,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { type CloseFrame, closeReply, internalError, invalidCloseCode, messageTooBig } from "../domain/CloseFrame.js"
+import { type ConnectionEnd, logFields } from "../domain/ConnectionMachine.js"
 import { IdleTimeoutExpired, idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
@@ -125,6 +126,18 @@ export const connectionEnded = (ending: {
       ...ending.extra
     })
   )
+
+/**
+ * The one log line of a connection, from the step of its machine that ended it (`logFields`): the same line in
+ * every shape and backend.
+ */
+export const logEnded = (
+  end: ConnectionEnd,
+  connection: string,
+  protocol: string | undefined,
+  extra?: Record<string, unknown>
+): Effect.Effect<void> =>
+  Effect.logInfo("connection ended").pipe(Effect.annotateLogs(logFields(end, connection, protocol, extra)))
 
 /**
  * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs

@@ -22,34 +22,39 @@ const closeCode = fc.oneof(
   fc.integer({ min: 3000, max: 4999 })
 )
 
-const config: fc.Arbitrary<ConnectionConfig> = fc.record({
-  prefix: fc.constantFrom("", "echo: ", "€ "),
-  // Mostly roomy limits, so that most runs live long enough to meet the other rules; sometimes tight ones.
-  limits: fc.record({
-    maxMessageBytes: fc.oneof(
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: 48 }) },
-      { weight: 3, arbitrary: fc.constant(1_024) }
+const config: fc.Arbitrary<ConnectionConfig> = fc
+  .record({
+    prefix: fc.constantFrom("", "echo: ", "€ ", null),
+    // Mostly roomy limits, so that most runs live long enough to meet the other rules; sometimes tight ones.
+    limits: fc.record({
+      maxMessageBytes: fc.oneof(
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 48 }) },
+        { weight: 3, arbitrary: fc.constant(1_024) }
+      ),
+      maxMessagesPerSecond: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 5 }) }
+      )
+    }),
+    idleTimeoutMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
+    delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500 })),
+    close: fc.option(
+      fc.record({
+        frame: fc.record({ code: closeCode, reason: text(40).filter((r) => byteLength(r) <= MAX_CLOSE_REASON_BYTES) }),
+        afterEchoes: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+        afterMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined })
+      })
     ),
-    maxMessagesPerSecond: fc.oneof(
-      { weight: 3, arbitrary: fc.constant(0) },
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: 5 }) }
-    )
-  }),
-  idleTimeoutMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
-  delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500 })),
-  close: fc.option(
-    fc.record({
-      frame: fc.record({ code: closeCode, reason: text(40).filter((r) => byteLength(r) <= MAX_CLOSE_REASON_BYTES) }),
-      afterEchoes: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
-      afterMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined })
-    })
-  ),
-  push: fc.option(
-    fc.record({ text: text(8), everyMs: fc.integer({ min: 10, max: 700 }), count: fc.integer({ min: 1, max: 5 }) })
-  ),
-  stall: fc.boolean(),
-  broadcast: fc.boolean()
-})
+    push: fc.option(
+      fc.record({ text: text(8), everyMs: fc.integer({ min: 10, max: 700 }), count: fc.integer({ min: 1, max: 5 }) })
+    ),
+    stall: fc.boolean(),
+    broadcast: fc.boolean()
+  })
+  .map((config) =>
+    // Where an application answers, it has no behaviours: those are the echo's.
+    config.prefix === null ? { ...config, delayMs: 0, close: null, push: null, stall: false, broadcast: false } : config
+  )
 
 const message = fc.oneof(
   text(30),
@@ -90,7 +95,15 @@ const input: fc.Arbitrary<Input> = fc.oneof(
     weight: 1,
     arbitrary: fc.integer({ min: 0, max: 2_000 }).map((back) => ({ _tag: "Activity" as const, at: -back }))
   },
-  { weight: 1, arbitrary: fc.constantFrom({ _tag: "Stop" as const }, { _tag: "Fail" as const }) }
+  { weight: 1, arbitrary: fc.constantFrom({ _tag: "Stop" as const }, { _tag: "Fail" as const }) },
+  { weight: 2, arbitrary: text(6).map((message) => ({ _tag: "Send" as const, message })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ code: fc.constantFrom(1000, 4000), reason: text(6) })
+      .map((frame) => ({ _tag: "RequestClose" as const, frame }))
+  },
+  { weight: 1, arbitrary: fc.constant({ _tag: "Drained" as const }) }
 )
 
 /** Inputs, each after a pause (ms) from the one before: time only moves forward. */
@@ -163,7 +176,9 @@ describe("ConnectionMachine: properties over random connections", () => {
         }
         for (const [pause, input] of inputs) {
           now += pause
-          feed(input)
+          // The application's inputs exist only where an application answers (prefix null).
+          const ours = input._tag === "Send" || input._tag === "RequestClose" || input._tag === "Drained"
+          feed(ours && config.prefix !== null ? { _tag: "Tick" } : input)
         }
         // A day of silence ends every connection but an open one without an idle timeout: a close on request at
         // its deadline, an answer owed at its own.

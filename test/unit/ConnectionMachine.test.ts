@@ -6,14 +6,18 @@ import {
   type ConnectionMachine,
   connectionConfig,
   deliver,
+  drained,
   fail,
+  logFields,
   MAX_ATTACHMENT_BYTES,
   noteActivity,
   type Output,
   open,
   peerClose,
   receive,
+  requestClose,
   resume,
+  send,
   step,
   stop,
   tick,
@@ -590,7 +594,7 @@ describe("ConnectionMachine: what a Durable Object keeps fits its attachment", (
   it("defect: the worst case (longest subprotocol, prefix, push text, reasons; longest numbers) is under 16 KiB", async () => {
     const worst = worstCaseAttachment()
     expect(worst.protocol).toHaveLength(MAX_SUBPROTOCOL_BYTES)
-    expect(byteLength(worst.config.prefix)).toBe(MAX_PREFIX_BYTES)
+    expect(byteLength(worst.config.prefix ?? "")).toBe(MAX_PREFIX_BYTES)
     expect(byteLength(worst.config.push?.text ?? "")).toBe(MAX_SCENARIO_TEXT_BYTES)
     expect(byteLength(worst.state.answer?.reason ?? "")).toBe(MAX_CLOSE_REASON_BYTES)
     const json = new TextEncoder().encode(JSON.stringify(worst)).length
@@ -620,3 +624,73 @@ describe("ConnectionMachine: what a Durable Object keeps fits its attachment", (
 
 /** The module name is a value, so that the type checker (Workers types, no Node types) does not look it up. */
 const nodeV8: string = "node:v8"
+
+describe("ConnectionMachine: a connection whose application answers (prefix null)", () => {
+  const appConfig = (idleTimeoutMs = 0) =>
+    connectionConfig({ prefix: null, limits: { maxMessageBytes: 16, maxMessagesPerSecond: 0 }, idleTimeoutMs })
+
+  it("hands each admitted message to the application and echoes nothing; a message over the limit still ends it", () => {
+    const config = appConfig()
+    const machine = open(config, T0)
+    const out = receive(machine, config, "hi", T0)
+    expect(out.received).toBe("hi")
+    expect(out.send).toEqual([])
+    const over = receive(machine, config, "x".repeat(17), T0 + 1)
+    expect(over.received).toBeNull()
+    expect(over.close?.code).toBe(1009)
+    expect(over.ended?.why).toBe("too-big")
+  })
+
+  it("sends what the application sends, counted, and nothing after the server's close", () => {
+    const config = appConfig()
+    const machine = open(config, T0)
+    expect(wire(send(machine, config, "one", T0))).toEqual(["one"])
+    expect(wire(requestClose(machine, config, { code: 4000, reason: "done" }, T0 + 1))).toEqual(["close 4000 done"])
+    expect(wire(send(machine, config, "late", T0 + 2))).toEqual([])
+    expect(requestClose(machine, config, { code: 4001, reason: "again" }, T0 + 3).close).toBeNull()
+    const end = peerClose(machine, config, { code: 4000, reason: "done", wasClean: true }, T0 + 4).ended
+    expect(end).toMatchObject({ why: "requested", messagesOut: 1, closeCode: 4000, peerCloseCode: 4000 })
+  })
+
+  it("answers the peer's close once the application has drained, and its last replies go first", () => {
+    const config = appConfig()
+    const machine = open(config, T0)
+    const closed = peerClose(machine, config, { code: 4002, reason: "bye", wasClean: true }, T0)
+    expect(closed.close).toBeNull()
+    expect(closed.nextWakeAt).toBe(T0 + CLOSE_TIMEOUT_MS)
+    expect(wire(send(machine, config, "reply", T0 + 1))).toEqual(["reply"])
+    const out = drained(machine, config, T0 + 2)
+    expect(wire(out)).toEqual(["close 4002 bye"])
+    expect(out.ended?.why).toBe("peer-close")
+  })
+
+  it("answers the peer's close at the close timeout (the idle timeout when shorter) if the application never drains", () => {
+    const config = appConfig(3_000)
+    const machine = open(config, T0)
+    expect(peerClose(machine, config, { code: 1000, reason: "", wasClean: true }, T0).nextWakeAt).toBe(T0 + 3_000)
+    const out = tick(machine, config, T0 + 3_000)
+    expect(wire(out)).toEqual(["close 1000 "])
+    expect(out.ended?.why).toBe("peer-close")
+  })
+
+  it("the log line's fields: how it ended, the traffic and both codes, null for a close never sent", () => {
+    const config = appConfig()
+    const machine = open(config, T0)
+    receive(machine, config, "hi", T0)
+    const end = transportLost(machine, config, T0 + 5).ended
+    if (end === null) throw new Error("not ended")
+    expect(logFields(end, "id", undefined, { wakes: 1 })).toEqual({
+      connection: "id",
+      protocol: null,
+      ending: "transport",
+      durationMs: 5,
+      messagesIn: 1,
+      bytesIn: 2,
+      messagesOut: 0,
+      bytesOut: 0,
+      peerCloseCode: 1006,
+      closeCode: null,
+      wakes: 1
+    })
+  })
+})
