@@ -71,7 +71,7 @@ import {
   type ScenarioPush
 } from "./Scenario.js"
 import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
-import { admit, countSent, type Limits, makeTraffic, type Traffic } from "./Traffic.js"
+import { admit, countReceived, countSent, type Limits, makeTraffic, type Traffic } from "./Traffic.js"
 
 /**
  * How long the server waits for the peer's answer to its own close frame before it ends the connection: the idle
@@ -257,7 +257,7 @@ export type Input =
   | { readonly _tag: "RequestClose"; readonly frame: CloseFrame }
   | { readonly _tag: "Drained" }
   | { readonly _tag: "Reply"; readonly message: Message }
-  | { readonly _tag: "Stop" }
+  | { readonly _tag: "Stop"; readonly frame?: CloseFrame }
   | { readonly _tag: "Fail" }
 
 /**
@@ -317,8 +317,8 @@ export const resume = (state: ConnectionState): ConnectionMachine => ({
 /**
  * A message from the peer at `now`: admitted (size, then rate: over either, 1009 or 1008 and the end) and counted,
  * then echoed with the prefix: at once, after `delay_ms`, to the room for a broadcast socket, or not at all for a
- * stalled one. The `close_after`-th echo is followed by the close asked for. Ignored once the server has sent its
- * close frame or the peer has closed.
+ * stalled one. The `close_after`-th echo is followed by the close asked for. Once a close frame went either way, a
+ * message is only counted.
  *
  * @example
  * receive(machine, config, "hi", now).send // ["echo: hi"]
@@ -350,6 +350,9 @@ export const receive = (
     } else if (!config.stall) {
       echoLater(machine, config, prefixMessage(config.prefix)(message), now)
     }
+  } else if (state.phase !== "ended") {
+    // Read after a close frame either way: counted, neither echoed nor held to the limits (a close is out already).
+    countReceived(state.traffic, message)
   }
   return finish(machine, config)
 }
@@ -557,14 +560,18 @@ export const noteActivity = (machine: ConnectionMachine, config: ConnectionConfi
 }
 
 /**
- * The driver stops serving the connection (an interruption, a shutdown): 1001 `going away` unless a close frame was
- * sent already, and the end.
+ * The driver stops serving the connection (an interruption, a shutdown, the application's `close`): `frame` (1001
+ * `going away` by default) unless a close frame was sent already, and the end.
  *
  * @example
  * stop(machine, config, now).close // { code: 1001, reason: "going away" }
  */
-export const stop = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output =>
-  abort(machine, config, goingAway, "stopped", now)
+export const stop = (
+  machine: ConnectionMachine,
+  config: ConnectionConfig,
+  now: number,
+  frame: CloseFrame = goingAway
+): Output => abort(machine, config, frame, "stopped", now)
 
 /**
  * The driver failed while serving the connection: 1011 `internal error` unless a close frame was sent already, and
@@ -605,7 +612,7 @@ export const step = (machine: ConnectionMachine, config: ConnectionConfig, input
     case "Reply":
       return reply(machine, config, input.message, now)
     case "Stop":
-      return stop(machine, config, now)
+      return stop(machine, config, now, input.frame)
     case "Fail":
       return fail(machine, config, now)
   }

@@ -318,7 +318,8 @@ describe("ConnectionMachine: the peer's close", () => {
     expect(socket.tick(150)).toMatchObject({
       send: ["echo: b"],
       close: { code: 1000, reason: "done" },
-      ended: ended("peer-close", { messagesIn: 2, messagesOut: 2, durationMs: 150 })
+      // A frame read after a close is counted, never echoed.
+      ended: ended("peer-close", { messagesIn: 3, messagesOut: 2, durationMs: 150 })
     })
   })
 
@@ -356,8 +357,8 @@ describe("ConnectionMachine: a close on request (close_code, close_after, close_
       ended: {
         why: "requested",
         durationMs: 4,
-        messagesIn: 2,
-        bytesIn: 2,
+        messagesIn: 3,
+        bytesIn: 3,
         messagesOut: 2,
         bytesOut: 14,
         peerCloseCode: 4001,
@@ -650,7 +651,7 @@ describe("ConnectionMachine: a connection whose application answers (prefix null
     expect(wire(reply(machine, config, "echo: hi", T0 + 3))).toEqual(["echo: hi"])
     const out = drained(machine, config, T0 + 4)
     expect(wire(out)).toEqual(["close 1009 message too big"])
-    expect(out.ended).toMatchObject({ why: "too-big", messagesIn: 1, messagesOut: 1, closeCode: 1009 })
+    expect(out.ended).toMatchObject({ why: "too-big", messagesIn: 2, messagesOut: 1, closeCode: 1009 })
     const late = open(config, T0)
     expect(receive(late, config, "x".repeat(17), T0).nextWakeAt).toBe(T0 + CLOSE_TIMEOUT_MS)
     expect(wire(tick(late, config, T0 + CLOSE_TIMEOUT_MS))).toEqual(["close 1009 message too big"])
