@@ -122,7 +122,7 @@ export const makeDriver = (transport: Transport, clock: Clock.Clock, settings: D
   let serving: Serving | undefined
   // Served for the application's writes before it reads: what it is handed meanwhile waits for its reader.
   let writesOnly = false
-  let unread: Array<Message> | undefined
+  const unread: Array<Message> = []
   let stoppedFor: { readonly reason: ConnectionEnded | undefined } | undefined
   let early: Array<{ readonly input: Input; readonly at: number }> | undefined
   let stopped = false
@@ -176,7 +176,7 @@ export const makeDriver = (transport: Transport, clock: Clock.Clock, settings: D
     }
     rearm(out.nextWakeAt, at)
     if (received !== null) {
-      if (writesOnly) (unread ??= []).push(received)
+      if (writesOnly) unread.push(received)
       else serving?.received?.(received)
     } else if (state.phase !== "open" && state.closeCode === null) stopApp(exceeded ?? undefined)
   }
@@ -206,7 +206,7 @@ export const makeDriver = (transport: Transport, clock: Clock.Clock, settings: D
       }
       serving = next
       writesOnly = false
-      if (unread !== undefined) for (const message of unread.splice(0)) next.received?.(message)
+      for (const message of unread.splice(0)) next.received?.(message)
       if (stoppedFor !== undefined) next.stopped?.(stoppedFor.reason)
       return
     }
