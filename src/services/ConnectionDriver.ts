@@ -34,6 +34,8 @@ export interface Transport {
   readonly send: (message: Message) => void
   /** Sends a close frame: at once, or on a later turn of the event loop (the Workers runtime's, see there). */
   readonly close: (frame: CloseFrame) => void
+  /** Lets go of a socket whose connection ended with no close frame of ours (a drop): nothing reaches the peer. */
+  readonly release: () => void
   /** Starts delivering events; returns the function that stops it. */
   readonly listen: (on: TransportEvents) => () => void
   /** Runs `task` after `ms` (the `Clock`'s milliseconds); returns the function that cancels it. */
@@ -166,6 +168,7 @@ export const makeDriver = (transport: Transport, clock: Clock.Clock, settings: D
     const state = (machine as ConnectionMachine).state
     if (end !== null) {
       done = true
+      if (sent === undefined) transport.release()
       unlisten()
       cancelTimer?.()
       Deferred.unsafeDone(closed, Exit.succeed(peer ?? dropped))
@@ -275,6 +278,14 @@ export const fromWebSocket = (socket: WebSocket): Transport => ({
   close: ({ code, reason }) => {
     setTimeout(() => {
       if (socket.readyState !== WEBSOCKET_CLOSED) socket.close(code, reason)
+    }, 0)
+  },
+  // Before compatibility date 2026-04-07 the runtime completes a socket only once the Worker has called `close()`,
+  // even after a drop; without it workerd cancels the request as hung (measured). The peer is gone: no code is
+  // sent, and a socket the runtime already closed (an `error` event) is left alone.
+  release: () => {
+    setTimeout(() => {
+      if (socket.readyState !== WEBSOCKET_CLOSED) socket.close()
     }, 0)
   },
   schedule(ms, task) {

@@ -299,6 +299,7 @@ const makeTestTransport = Effect.gen(function* () {
     close(frame) {
       sent.unsafeOffer({ _tag: "Close", frame })
     },
+    release() {},
     schedule(ms, task) {
       const timer = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(task)))
       return () => timer.unsafeInterruptAsFork(FiberId.none)
