@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { eventually } from "../support/eventually.js"
 import { type LogLine, logLines } from "../support/logLines.js"
-import { runtimeTrouble } from "../support/runtimeTrouble.js"
+import { runtimeLines, runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
-import { closePayload, type Frame, Op, upgraded } from "./rawSocket.js"
+import { closePayload, type Ending, encodeFrame, type Frame, Op, upgraded } from "./rawSocket.js"
 
 // How each connection ends, read on the wire and on its one log line. A server of its own: the closing handshake's
 // deadline is min(IDLE_TIMEOUT_SECONDS, 30 s), so 3 s here, and a 16-byte message limit that a short frame exceeds.
@@ -58,6 +58,9 @@ const barrier = async () => {
 /** What the server printed since `mark` (a length of its output). */
 const outputSince = (mark: number) => server.output().slice(mark)
 
+/** The runtime refusing a send on a socket that the Worker had already closed. */
+const SEND_AFTER_CLOSE = /send\(\) after close\(\)/
+
 describe("a close the server started (close_code=4001&close_reason=bye), never answered by a silent peer", () => {
   let run: {
     readonly frame: Frame
@@ -108,6 +111,59 @@ describe("a close the server started (close_code=4001&close_reason=bye), never a
 
   it("sends nothing after its close frame while it waits, and the runtime reports no trouble", () => {
     expect(run.afterClose).toEqual([])
+    expect(run.trouble).toEqual([])
+  })
+})
+
+describe("a message over MAX_MESSAGE_BYTES (40 bytes against 16) and five small ones, in one TCP write", () => {
+  let run: {
+    readonly ending: Ending & { readonly before: ReadonlyArray<Frame> }
+    readonly afterClose: ReadonlyArray<Frame>
+    readonly lines: ReadonlyArray<LogLine>
+    readonly sendAfterClose: ReadonlyArray<string>
+    readonly trouble: ReadonlyArray<string>
+  }
+  beforeAll(async () => {
+    const mark = server.output().length
+    const protocol = marker("over-limit")
+    const socket = await upgraded(server.port, offering(protocol))
+    socket.write(
+      Buffer.concat([
+        encodeFrame(Op.Text, "x".repeat(40)),
+        ...Array.from({ length: 5 }, (_, i) => encodeFrame(Op.Text, `m${i}`))
+      ])
+    )
+    const ending = await socket.ending()
+    const afterClose = socket.framesLeft()
+    socket.destroy()
+    await awaitLine(protocol)
+    await barrier()
+    const output = outputSince(mark)
+    run = {
+      ending,
+      afterClose,
+      lines: linesOf(protocol),
+      sendAfterClose: runtimeLines(output).filter((line) => SEND_AFTER_CLOSE.test(line)),
+      trouble: runtimeTrouble(output)
+    }
+  })
+
+  it("the client gets one close frame, 1009, and no echo before or after it", () => {
+    expect(run.ending.before).toEqual([])
+    expect(run.ending.close).toEqual({ code: 1009, reason: "message too big" })
+    expect(run.afterClose).toEqual([])
+  })
+
+  it("the server logs the connection once", () => {
+    expect(run.lines.length).toBe(1)
+  })
+
+  it("the log line says `too-big` with closeCode 1009", () => {
+    expect(run.lines[0]?.annotations).toMatchObject({ ending: "too-big", closeCode: 1009 })
+  })
+
+  it("the runtime reports no send() after close(), nor any other trouble", () => {
+    expect(run.sendAfterClose).toEqual([])
     expect(run.trouble).toEqual([])
   })
 })
