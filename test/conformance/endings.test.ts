@@ -4,7 +4,7 @@ import { eventually } from "../support/eventually.js"
 import { type LogLine, logLines } from "../support/logLines.js"
 import { runtimeLines, runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
-import { closePayload, type Ending, encodeFrame, type Frame, Op, upgraded } from "./rawSocket.js"
+import { closePayload, type Ending, encodeFrame, type Frame, Op, type RawSocket, upgraded } from "./rawSocket.js"
 
 // How each connection ends, read on the wire and on its one log line. A server of its own: the closing handshake's
 // deadline is min(IDLE_TIMEOUT_SECONDS, 30 s), so 3 s here, and a 16-byte message limit that a short frame exceeds.
@@ -167,3 +167,35 @@ describe("a message over MAX_MESSAGE_BYTES (40 bytes against 16) and five small 
     expect(run.trouble).toEqual([])
   })
 })
+
+for (const [how, drop] of [
+  ["ends TCP (FIN)", (socket: RawSocket) => socket.destroy()],
+  ["resets TCP (RST)", (socket: RawSocket) => socket.reset()]
+] as const) {
+  describe(`a peer that exchanges one echo, then ${how} without a close frame`, () => {
+    let run: { readonly lines: ReadonlyArray<LogLine>; readonly trouble: ReadonlyArray<string> }
+    beforeAll(async () => {
+      const mark = server.output().length
+      const protocol = marker("dropped-peer")
+      const socket = await upgraded(server.port, offering(protocol))
+      socket.send(Op.Text, "hi")
+      expect((await socket.nextMessage()).payload.toString()).toBe("echo: hi")
+      drop(socket)
+      await awaitLine(protocol)
+      await barrier()
+      run = { lines: linesOf(protocol), trouble: runtimeTrouble(outputSince(mark)) }
+    })
+
+    it("the server logs the connection once", () => {
+      expect(run.lines.length).toBe(1)
+    })
+
+    it("as a transport ending, not a protocol error: peerCloseCode 1006, closeCode null, `transport`", () => {
+      expect(run.lines[0]?.annotations).toMatchObject({ ending: "transport", peerCloseCode: 1006, closeCode: null })
+    })
+
+    it("the runtime reports no trouble", () => {
+      expect(run.trouble).toEqual([])
+    })
+  })
+}
