@@ -5,6 +5,7 @@ import { type LogLine, logLines } from "../support/logLines.js"
 import { runtimeLines, runtimeTrouble } from "../support/runtimeTrouble.js"
 import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
 import { closePayload, type Ending, encodeFrame, type Frame, Op, type RawSocket, upgraded } from "./rawSocket.js"
+import { targets } from "./targets.js"
 
 // How each connection ends, read on the wire and on its one log line. A server of its own: the closing handshake's
 // deadline is min(IDLE_TIMEOUT_SECONDS, 30 s), so 3 s here, and a 16-byte message limit that a short frame exceeds.
@@ -195,6 +196,56 @@ for (const [how, drop] of [
     })
 
     it("the runtime reports no trouble", () => {
+      expect(run.trouble).toEqual([])
+    })
+  })
+}
+
+/** 124 bytes of UTF-8 in 63 characters: one byte over what a close frame holds, counted in bytes. */
+const REASON_124 = `${"é".repeat(61)}xy`
+
+for (const target of targets(inject("mode"))) {
+  describe(`a close frame with code 1000 and a reason of 124 bytes (a 126-byte payload) at ${target.path}`, () => {
+    let run: {
+      readonly ending: Ending & { readonly before: ReadonlyArray<Frame> }
+      readonly lines: ReadonlyArray<LogLine>
+      readonly trouble: ReadonlyArray<string>
+    }
+    beforeAll(async () => {
+      const mark = server.output().length
+      const protocol = marker("long-reason")
+      const socket = await upgraded(server.port, offering(protocol), target.path)
+      socket.send(Op.Close, closePayload(1000, REASON_124))
+      const ending = await socket.ending()
+      socket.destroy()
+      await awaitLine(protocol)
+      await barrier()
+      run = { ending, lines: linesOf(protocol), trouble: runtimeTrouble(outputSince(mark)) }
+    })
+
+    it("the frame is what the case says: 126 bytes of payload, in the 16-bit extended length form", () => {
+      expect(Buffer.byteLength(REASON_124)).toBe(124)
+      const frame = encodeFrame(Op.Close, closePayload(1000, REASON_124))
+      expect([(frame[1] as number) & 0x7f, frame.readUInt16BE(2)]).toEqual([126, 126])
+    })
+
+    it("is answered with a close frame 1002 (nothing before it), and the server ends TCP", () => {
+      expect(run.ending.before).toEqual([])
+      expect(run.ending.close?.code).toBe(1002)
+      expect(Buffer.byteLength(run.ending.close?.reason ?? "")).toBeLessThanOrEqual(123)
+      expect(run.ending.tcpClosed).toBe(true)
+    })
+
+    it("logs it once, as `protocol-error` with closeCode 1002 and the peer's 1000", () => {
+      expect(run.lines.length).toBe(1)
+      expect(run.lines[0]?.annotations).toMatchObject({
+        ending: "protocol-error",
+        closeCode: 1002,
+        peerCloseCode: 1000
+      })
+    })
+
+    it("the runtime reports no trouble (no close() refused for its reason)", () => {
       expect(run.trouble).toEqual([])
     })
   })
