@@ -66,181 +66,233 @@ export interface Serving {
   readonly ended?: (end: ConnectionEnd) => void
 }
 
-/** A connection's driver: what the public `Connection` and the echo programs step its machine with. */
-export interface Driver {
-  /**
-   * Opens the machine for `serving`, then steps what arrived before it. Once: a second call throws, unless the
-   * first was the application's own sends before it read (an application may write before it reads).
-   */
-  readonly serve: (serving: Serving) => void
-  /** Steps an input of the application; kept, in order, until `serve` when it comes first. */
-  readonly step: (input: Input) => void
-  /** Steps the input that ends a program (`Drained`, `Stop`, `Fail`), serving an application first if none was. */
-  readonly end: (input: Input) => void
-  /** The peer's close frame; 1006 when it dropped, or when the connection ended without one. */
-  readonly closed: Deferred.Deferred<CloseFrame>
-  /** How the connection ended. */
-  readonly ended: Deferred.Deferred<ConnectionEnd>
-  /** The close frame this side sent, if any. */
-  readonly closeSent: () => CloseFrame | undefined
-  /** The peer's close frame, if it sent one. */
-  readonly peerClose: () => CloseFrame | undefined
-  readonly machine: () => ConnectionMachine | undefined
-}
-
 /** The settings a driver opens its machine with. */
 export interface DriverSettings {
   readonly limits: Limits
   readonly idleTimeoutMs: number
 }
 
-const drivers = new WeakMap<object, Driver>()
+/** Where a connection of `WebSocketService` keeps its driver (not part of `Connection`'s interface). */
+export const DRIVER: unique symbol = Symbol.for("websocket-echo/ConnectionDriver")
 
 /** The driver of a connection made by `WebSocketService`. */
 export const driverOf = (connection: object): Driver => {
-  const driver = drivers.get(connection)
+  const driver = (connection as { readonly [DRIVER]?: Driver })[DRIVER]
   if (driver === undefined) throw new Error("not a connection of WebSocketService")
   return driver
-}
-
-/** Registers `connection` as driven by `driver`. */
-export const attachDriver = <A extends object>(connection: A, driver: Driver): A => {
-  drivers.set(connection, driver)
-  return connection
 }
 
 const dropped: CloseFrame = { code: ABNORMAL_CLOSURE, reason: "" }
 
 /**
- * A driver over `transport`, listening from now on. Events that arrive before `serve` are kept, with their time,
- * and stepped when it is called (in practice none: the echo attaches in the upgrade's own turn).
+ * A connection's driver: what the public `Connection` and the echo programs step its machine with. A class, so that
+ * an open socket holds one object of fields and no closures of its own (its methods are shared).
  */
-export const makeDriver = (transport: Transport, clock: Clock.Clock, settings: DriverSettings): Driver => {
-  const closed = Deferred.unsafeMake<CloseFrame>(FiberId.none)
-  const ended = Deferred.unsafeMake<ConnectionEnd>(FiberId.none)
-  const openedAt = clock.unsafeCurrentTimeMillis()
-  let machine: ConnectionMachine | undefined
-  let config: ConnectionConfig | undefined
-  let serving: Serving | undefined
-  // Served for the application's writes before it reads: what it is handed meanwhile waits for its reader.
-  let writesOnly = false
-  const unread: Array<Message> = []
-  let stoppedFor: { readonly reason: ConnectionEnded | undefined } | undefined
-  let early: Array<{ readonly input: Input; readonly at: number }> | undefined
-  let stopped = false
-  let done = false
-  let sent: CloseFrame | undefined
-  let peer: CloseFrame | undefined
-  // The one platform timer: set for the machine's next wake, moved only when that comes sooner (a later wake
-  // is found when it fires: the idle timeout moves with every message, the timer does not).
-  let timerAt: number | undefined
-  let cancelTimer: (() => void) | undefined
-  const now = () => clock.unsafeCurrentTimeMillis()
+export class Driver implements TransportEvents {
+  private readonly openedAt: number
+  private machine_: ConnectionMachine | undefined
+  private config: ConnectionConfig | undefined
+  private serving: Serving | undefined
+  /** Served for the application's writes before it reads: what it is handed meanwhile waits for its reader. */
+  private writesOnly = false
+  private unread: Array<Message> | undefined
+  private stoppedFor: { readonly reason: ConnectionEnded | undefined } | undefined
+  private early: Array<{ readonly input: Input; readonly at: number }> | undefined
+  private stopped = false
+  private done = false
+  private sent: CloseFrame | undefined
+  private peer: CloseFrame | undefined
+  private peerFrame: CloseFrame | undefined
+  private end_: ConnectionEnd | undefined
+  private closedDeferred: Deferred.Deferred<CloseFrame> | undefined
+  private endedDeferred: Deferred.Deferred<ConnectionEnd> | undefined
+  /**
+   * The one platform timer: set for the machine's next wake, moved only when that comes sooner (a later wake is
+   * found when it fires: the idle timeout moves with every message, the timer does not).
+   */
+  private timerAt: number | undefined
+  private cancelTimer: (() => void) | undefined
+  private readonly unlisten: () => void
 
-  const stopApp = (reason: ConnectionEnded | undefined) => {
-    if (stopped) return
-    stopped = true
-    if (writesOnly) stoppedFor = { reason }
-    else serving?.stopped?.(reason)
+  /** A driver over `transport`, listening from now on; events before `serve` are kept, with their time. */
+  constructor(
+    private readonly transport: Transport,
+    private readonly clock: Clock.Clock,
+    private readonly settings: DriverSettings
+  ) {
+    this.openedAt = clock.unsafeCurrentTimeMillis()
+    this.unlisten = transport.listen(this)
   }
-  const wake = () => {
-    timerAt = undefined
-    cancelTimer = undefined
-    run({ _tag: "Tick" }, now())
+
+  /**
+   * Opens the machine for `serving`, then steps what arrived before it. Once: a second call throws, unless the
+   * first was the application's own sends before it read (an application may write before it reads).
+   */
+  serve(next: Serving): void {
+    if (this.serving !== undefined) {
+      if (!this.writesOnly || next.prefix !== null || next.scenario !== undefined || next.opening !== undefined) {
+        throw new Error("a connection is served once: use messages, run or one echo")
+      }
+      this.serving = next
+      this.writesOnly = false
+      if (this.unread !== undefined) for (const message of this.unread.splice(0)) next.received?.(message)
+      if (this.stoppedFor !== undefined) next.stopped?.(this.stoppedFor.reason)
+      return
+    }
+    this.serving = next
+    const config = connectionConfig(
+      { prefix: next.prefix, limits: this.settings.limits, idleTimeoutMs: this.settings.idleTimeoutMs },
+      next.scenario ?? noScenario
+    )
+    this.config = config
+    const machine = open(config, this.openedAt, next.opening)
+    this.machine_ = machine
+    this.carry(machine.out, this.openedAt)
+    if (this.early !== undefined) for (const { input, at } of this.early.splice(0)) this.run(input, at)
+    this.run({ _tag: "Tick" }, this.now())
   }
-  const rearm = (at: number | null, at_: number) => {
-    if (at === null || (timerAt !== undefined && timerAt <= at)) return
-    cancelTimer?.()
-    timerAt = at
-    cancelTimer = transport.schedule(Math.max(0, at - at_), wake)
+
+  /** Steps an input of the application; kept, in order, until `serve` when it comes first. */
+  step(input: Input): void {
+    if (this.serving === undefined && (input._tag === "Send" || input._tag === "RequestClose")) {
+      this.writesOnly = true
+      this.serve({ prefix: null })
+    }
+    this.run(input, this.now())
   }
+
+  /** Steps the input that ends a program (`Drained`, `Stop`, `Fail`), serving an application first if none was. */
+  end(input: Input): void {
+    if (this.serving === undefined) this.serve({ prefix: null })
+    this.run(input, this.now())
+  }
+
+  /** The peer's close frame; 1006 when it dropped, or when the connection ended without one. */
+  get closed(): Deferred.Deferred<CloseFrame> {
+    if (this.closedDeferred === undefined) {
+      this.closedDeferred = Deferred.unsafeMake<CloseFrame>(FiberId.none)
+      if (this.peerFrame !== undefined) Deferred.unsafeDone(this.closedDeferred, Exit.succeed(this.peerFrame))
+    }
+    return this.closedDeferred
+  }
+
+  /** How the connection ended. */
+  get ended(): Deferred.Deferred<ConnectionEnd> {
+    if (this.endedDeferred === undefined) {
+      this.endedDeferred = Deferred.unsafeMake<ConnectionEnd>(FiberId.none)
+      if (this.end_ !== undefined) Deferred.unsafeDone(this.endedDeferred, Exit.succeed(this.end_))
+    }
+    return this.endedDeferred
+  }
+
+  /** The close frame this side sent, if any. */
+  closeSent(): CloseFrame | undefined {
+    return this.sent
+  }
+
+  /** The peer's close frame, if it sent one. */
+  peerClose(): CloseFrame | undefined {
+    return this.peer
+  }
+
+  machine(): ConnectionMachine | undefined {
+    return this.machine_
+  }
+
+  // The transport's events.
+
+  message(data: Message): void {
+    this.run({ _tag: "Message", message: data }, this.now())
+  }
+
+  close(frame: CloseFrame, wasClean: boolean): void {
+    if (this.done) return
+    this.peer = frame
+    this.settleClosed(wasClean ? frame : dropped)
+    this.run({ _tag: "PeerClose", code: frame.code, reason: frame.reason, wasClean }, this.now())
+  }
+
+  error(): void {
+    this.run({ _tag: "TransportLost" }, this.now())
+  }
+
+  private now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  private settleClosed(frame: CloseFrame): void {
+    if (this.peerFrame !== undefined) return
+    this.peerFrame = frame
+    if (this.closedDeferred !== undefined) Deferred.unsafeDone(this.closedDeferred, Exit.succeed(frame))
+  }
+
+  private run(input: Input, at: number): void {
+    if (this.done) return
+    if (this.machine_ === undefined) {
+      this.early ??= []
+      this.early.push({ input, at })
+      return
+    }
+    this.carry(step(this.machine_, this.config as ConnectionConfig, input, at), at)
+  }
+
   /** Carries out a step's output: sends, the close, then what the application and the ending are told. */
-  const carry = (out: Output, at: number) => {
+  private carry(out: Output, at: number): void {
+    const transport = this.transport
     for (let i = 0; i < out.send.length; i++) transport.send(out.send[i] as Message)
     if (out.close !== null) {
-      sent = out.close
+      this.sent = out.close
       transport.close(out.close)
     }
     // Read before calling out: the application may step the machine again, which reuses the output.
     const received = out.received
     const exceeded = out.exceeded
     const end = out.ended
-    const state = (machine as ConnectionMachine).state
     if (end !== null) {
-      done = true
-      if (sent === undefined) transport.release()
-      unlisten()
-      cancelTimer?.()
-      Deferred.unsafeDone(closed, Exit.succeed(peer ?? dropped))
-      stopApp(end.why === "idle" ? new IdleTimeoutExpired() : (exceeded ?? undefined))
-      Deferred.unsafeDone(ended, Exit.succeed(end))
-      serving?.ended?.(end)
+      this.finish(end, exceeded)
       return
     }
-    rearm(out.nextWakeAt, at)
+    this.rearm(out.nextWakeAt, at)
     if (received !== null) {
-      if (writesOnly) unread.push(received)
-      else serving?.received?.(received)
-    } else if (state.phase !== "open" && state.closeCode === null) stopApp(exceeded ?? undefined)
-  }
-  const run = (input: Input, at: number) => {
-    if (done) return
-    if (machine === undefined) {
-      early ??= []
-      early.push({ input, at })
-      return
+      if (!this.writesOnly) this.serving?.received?.(received)
+      else if (this.unread === undefined) this.unread = [received]
+      else this.unread.push(received)
+    } else {
+      const state = (this.machine_ as ConnectionMachine).state
+      if (state.phase !== "open" && state.closeCode === null) this.stopApp(exceeded ?? undefined)
     }
-    carry(step(machine, config as ConnectionConfig, input, at), at)
   }
-  const unlisten = transport.listen({
-    message: (data) => run({ _tag: "Message", message: data }, now()),
-    close(frame, wasClean) {
-      if (done) return
-      peer = frame
-      Deferred.unsafeDone(closed, Exit.succeed(wasClean ? frame : dropped))
-      run({ _tag: "PeerClose", code: frame.code, reason: frame.reason, wasClean }, now())
-    },
-    error: () => run({ _tag: "TransportLost" }, now())
-  })
-  const serve = (next: Serving) => {
-    if (serving !== undefined) {
-      if (!writesOnly || next.prefix !== null || next.scenario !== undefined || next.opening !== undefined) {
-        throw new Error("a connection is served once: use messages, run or one echo")
-      }
-      serving = next
-      writesOnly = false
-      for (const message of unread.splice(0)) next.received?.(message)
-      if (stoppedFor !== undefined) next.stopped?.(stoppedFor.reason)
-      return
-    }
-    serving = next
-    config = connectionConfig(
-      { prefix: next.prefix, limits: settings.limits, idleTimeoutMs: settings.idleTimeoutMs },
-      next.scenario ?? noScenario
-    )
-    machine = open(config, openedAt, next.opening)
-    carry(machine.out, openedAt)
-    if (early !== undefined) for (const { input, at } of early.splice(0)) run(input, at)
-    run({ _tag: "Tick" }, now())
+
+  private finish(end: ConnectionEnd, exceeded: ConnectionEnded | null): void {
+    this.done = true
+    if (this.sent === undefined) this.transport.release()
+    this.unlisten()
+    this.cancelTimer?.()
+    this.settleClosed(this.peer ?? dropped)
+    this.stopApp(end.why === "idle" ? new IdleTimeoutExpired() : (exceeded ?? undefined))
+    this.end_ = end
+    if (this.endedDeferred !== undefined) Deferred.unsafeDone(this.endedDeferred, Exit.succeed(end))
+    this.serving?.ended?.(end)
   }
-  return {
-    serve,
-    step(input) {
-      if (serving === undefined && (input._tag === "Send" || input._tag === "RequestClose")) {
-        writesOnly = true
-        serve({ prefix: null })
-      }
-      run(input, now())
-    },
-    end(input) {
-      if (serving === undefined) serve({ prefix: null })
-      run(input, now())
-    },
-    closed,
-    ended,
-    closeSent: () => sent,
-    peerClose: () => peer,
-    machine: () => machine
+
+  private stopApp(reason: ConnectionEnded | undefined): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.writesOnly) this.stoppedFor = { reason }
+    else this.serving?.stopped?.(reason)
+  }
+
+  private rearm(at: number | null, now: number): void {
+    if (at === null || (this.timerAt !== undefined && this.timerAt <= at)) return
+    this.cancelTimer?.()
+    this.timerAt = at
+    this.cancelTimer = this.transport.schedule(Math.max(0, at - now), () => this.wake())
+  }
+
+  private wake(): void {
+    this.timerAt = undefined
+    this.cancelTimer = undefined
+    this.run({ _tag: "Tick" }, this.now())
   }
 }
 

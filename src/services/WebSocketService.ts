@@ -18,15 +18,7 @@ import type { Message } from "../domain/Message.js"
 import type { MessageTooLarge } from "../domain/MessageTooLarge.js"
 import type { RateLimitExceeded } from "../domain/RateLimit.js"
 import { type ConnectionStats, statsOf } from "../domain/Traffic.js"
-import {
-  attachDriver,
-  type Driver,
-  fromWebSocket,
-  makeDriver,
-  messagesOf,
-  type Transport,
-  type TransportEvents
-} from "./ConnectionDriver.js"
+import { DRIVER, Driver, fromWebSocket, messagesOf, type Transport, type TransportEvents } from "./ConnectionDriver.js"
 
 export type { ConnectionStats } from "../domain/Traffic.js"
 
@@ -130,73 +122,97 @@ export interface UpgradeOptions {
  * Built synchronously, with no fiber and no span: its cost is paid on every upgrade.
  */
 const makeConnection = (transport: Transport, response: Response, options: UpgradeOptions): Effect.Effect<Connection> =>
-  Effect.clockWith((clock) => Effect.sync(() => connectionOf(transport, response, clock, options)))
+  Effect.clockWith((clock) => Effect.sync(() => new WorkerConnection(transport, response, clock, options)))
 
-const connectionOf = (
-  transport: Transport,
-  response: Response,
-  clock: Clock.Clock,
-  { maxMessageBytes, maxMessagesPerSecond = 0, protocol, idleTimeoutMs = 0 }: UpgradeOptions
-): Connection => {
-  const driver = makeDriver(transport, clock, { limits: { maxMessageBytes, maxMessagesPerSecond }, idleTimeoutMs })
-  const openedAt = clock.unsafeCurrentTimeMillis()
-  const sendOne = (message: Message) => driver.step({ _tag: "Send", message })
+/** A class, so that an open socket holds its fields and no closures of its own (its methods are shared). */
+class WorkerConnection implements Connection {
+  readonly id = crypto.randomUUID()
+  readonly protocol: string | undefined
+  readonly openedAt: number
+  readonly idleTimeoutMs: number
+  readonly [DRIVER]: Driver
+  /**
+   * Handed over once: the 101 carries the client end, and a socket that kept it would hold both ends and the
+   * response's headers for its whole life (≈ 2 KB per open socket, measured with `npm run bench -- --heap`).
+   */
+  private handshake: Response | undefined
+
+  constructor(
+    transport: Transport,
+    response: Response,
+    clock: Clock.Clock,
+    { maxMessageBytes, maxMessagesPerSecond = 0, protocol, idleTimeoutMs = 0 }: UpgradeOptions
+  ) {
+    this.protocol = protocol
+    this.idleTimeoutMs = idleTimeoutMs
+    this.handshake = response
+    this[DRIVER] = new Driver(transport, clock, { limits: { maxMessageBytes, maxMessagesPerSecond }, idleTimeoutMs })
+    this.openedAt = clock.unsafeCurrentTimeMillis()
+  }
+
+  get response(): Response {
+    const handed = this.handshake
+    if (handed === undefined) throw new Error("a connection's 101 is handed over once: read response once")
+    this.handshake = undefined
+    return handed
+  }
+
   // Built when asked for: the handler pipeline never pays for a Stream.
-  const messages = () => messagesOf(driver)
-  const run = <E, R>(handler: MessageHandler<E, R>) =>
-    Effect.flatMap(Effect.runtime<R>(), (runtime) =>
+  get messages(): Stream.Stream<Message, ConnectionEnded> {
+    return messagesOf(this[DRIVER])
+  }
+
+  run<E = never, R = never>(handler: MessageHandler<E, R>): Effect.Effect<void, E | ConnectionEnded, R> {
+    const driver = this[DRIVER]
+    return Effect.flatMap(Effect.runtime<R>(), (runtime) =>
       Effect.async<void, E | ConnectionEnded>((resume) => {
-        const stop = runHandler(driver, runtime, handler, sendOne, resume)
+        const stop = runHandler(driver, runtime, handler, resume)
         return Effect.sync(stop)
       })
     )
-  // Handed over once: the 101 carries the client end, and a socket that kept it would hold both ends and the
-  // response's headers for its whole life (≈ 2 KB per open socket, measured with `npm run bench -- --heap`).
-  let handshake: Response | undefined = response
-  const connection: Connection = {
-    id: crypto.randomUUID(),
-    protocol,
-    get response() {
-      if (handshake === undefined) throw new Error("a connection's 101 is handed over once: read response once")
-      const handed = handshake
-      handshake = undefined
-      return handed
-    },
-    get messages() {
-      return messages()
-    },
-    run,
-    openedAt,
-    get closed() {
-      return Deferred.await(driver.closed)
-    },
-    get ended() {
-      return Deferred.await(driver.ended)
-    },
-    send: (message) => Effect.sync(() => sendOne(message)),
-    sendAll: (messages) =>
-      Effect.sync(() => {
-        for (const message of messages) sendOne(message)
-      }),
-    sendClose: (frame) => Effect.sync(() => driver.step({ _tag: "RequestClose", frame })),
-    close: (frame) =>
-      Effect.sync(() => {
-        driver.end({ _tag: "Drained" })
-        driver.end({ _tag: "Stop", frame })
-        return driver.closeSent()
-      }),
-    get stats() {
-      return Effect.sync(() => {
-        const machine = driver.machine()
-        return machine === undefined ? noStats : statsOf(machine.state.traffic)
-      })
-    },
-    get lastActivity() {
-      return Effect.sync(() => driver.machine()?.state.traffic.lastActivity ?? openedAt)
-    },
-    idleTimeoutMs
   }
-  return attachDriver(connection, driver)
+
+  get closed(): Effect.Effect<CloseFrame> {
+    return Deferred.await(this[DRIVER].closed)
+  }
+
+  get ended(): Effect.Effect<ConnectionEnd> {
+    return Deferred.await(this[DRIVER].ended)
+  }
+
+  send(message: Message): Effect.Effect<void> {
+    return Effect.sync(() => this[DRIVER].step({ _tag: "Send", message }))
+  }
+
+  sendAll(messages: Iterable<Message>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      for (const message of messages) this[DRIVER].step({ _tag: "Send", message })
+    })
+  }
+
+  sendClose(frame: CloseFrame): Effect.Effect<void> {
+    return Effect.sync(() => this[DRIVER].step({ _tag: "RequestClose", frame }))
+  }
+
+  close(frame: CloseFrame): Effect.Effect<CloseFrame | undefined> {
+    return Effect.sync(() => {
+      const driver = this[DRIVER]
+      driver.end({ _tag: "Drained" })
+      driver.end({ _tag: "Stop", frame })
+      return driver.closeSent()
+    })
+  }
+
+  get stats(): Effect.Effect<ConnectionStats> {
+    return Effect.sync(() => {
+      const machine = this[DRIVER].machine()
+      return machine === undefined ? noStats : statsOf(machine.state.traffic)
+    })
+  }
+
+  get lastActivity(): Effect.Effect<number> {
+    return Effect.sync(() => this[DRIVER].machine()?.state.traffic.lastActivity ?? this.openedAt)
+  }
 }
 
 const noStats: ConnectionStats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
@@ -211,13 +227,13 @@ const runHandler = <E, R>(
   driver: Driver,
   runtime: Runtime.Runtime<R>,
   handler: MessageHandler<E, R>,
-  sendOne: (message: Message) => void,
   onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
 ): (() => void) => {
   // Created with the first reply that suspends: a handler that answers in its event never needs it.
   let running: Set<Fiber.RuntimeFiber<Message | undefined, E>> | undefined
   let done: Exit.Exit<void, ConnectionEnded> | undefined
   let finished = false
+  const sendOne = (message: Message) => driver.step({ _tag: "Send", message })
   const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
     if (finished) return
     finished = true
