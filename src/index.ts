@@ -11,6 +11,7 @@
  * ```
  */
 export { type CloseFrame, closeReply, isValidCloseCode } from "./domain/CloseFrame.js"
+export * as ConnectionMachine from "./domain/ConnectionMachine.js"
 export { EchoRpcs, EmptyText, MAX_STREAM_COUNT } from "./domain/EchoRpcs.js"
 export {
   type ErrorBody,

@@ -60,7 +60,8 @@ import {
 } from "./CloseFrame.js"
 import { idleAt, idleTimeout } from "./IdleTimeout.js"
 import { MAX_PREFIX_BYTES, type Message, prefixMessage } from "./Message.js"
-import { rateLimited } from "./RateLimit.js"
+import type { MessageTooLarge } from "./MessageTooLarge.js"
+import { type RateLimitExceeded, rateLimited } from "./RateLimit.js"
 import {
   behaviourParameters,
   closeAfterEchoes,
@@ -71,7 +72,7 @@ import {
   type ScenarioPush
 } from "./Scenario.js"
 import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
-import { admit, countSent, type Limits, makeTraffic, type Traffic } from "./Traffic.js"
+import { admit, countReceived, countSent, type Limits, makeTraffic, type Traffic } from "./Traffic.js"
 
 /**
  * How long the server waits for the peer's answer to its own close frame before it ends the connection: the idle
@@ -216,6 +217,8 @@ export interface Output {
   relay: Message | null
   /** An admitted message for the application, when the connection has no echo of its own (`prefix` null). */
   received: Message | null
+  /** The limit a message of this step went over (its close is `close`, or owed: see `receive`). */
+  exceeded: MessageTooLarge | RateLimitExceeded | null
   /** Set once, by the step that ended the connection. */
   ended: ConnectionEnd | null
   /** When to call `tick` next (ms, never before the step's `now`); null once nothing is pending or it ended. */
@@ -254,7 +257,8 @@ export type Input =
   | { readonly _tag: "Send"; readonly message: Message }
   | { readonly _tag: "RequestClose"; readonly frame: CloseFrame }
   | { readonly _tag: "Drained" }
-  | { readonly _tag: "Stop" }
+  | { readonly _tag: "Reply"; readonly message: Message }
+  | { readonly _tag: "Stop"; readonly frame?: CloseFrame }
   | { readonly _tag: "Fail" }
 
 /**
@@ -285,7 +289,7 @@ export const open = (config: ConnectionConfig, now: number, opening: Opening = {
       answerWhy: null
     },
     delayed: [],
-    out: { send: [], close: null, relay: null, received: null, ended: null, nextWakeAt: null }
+    out: { send: [], close: null, relay: null, received: null, exceeded: null, ended: null, nextWakeAt: null }
   }
   if (active) {
     if (opening.info !== undefined) sendMessage(machine, opening.info, now)
@@ -308,14 +312,14 @@ export const open = (config: ConnectionConfig, now: number, opening: Opening = {
 export const resume = (state: ConnectionState): ConnectionMachine => ({
   state,
   delayed: [],
-  out: { send: [], close: null, relay: null, received: null, ended: null, nextWakeAt: null }
+  out: { send: [], close: null, relay: null, received: null, exceeded: null, ended: null, nextWakeAt: null }
 })
 
 /**
  * A message from the peer at `now`: admitted (size, then rate: over either, 1009 or 1008 and the end) and counted,
  * then echoed with the prefix: at once, after `delay_ms`, to the room for a broadcast socket, or not at all for a
- * stalled one. The `close_after`-th echo is followed by the close asked for. Ignored once the server has sent its
- * close frame or the peer has closed.
+ * stalled one. The `close_after`-th echo is followed by the close asked for. Once a close frame went either way, a
+ * message is only counted.
  *
  * @example
  * receive(machine, config, "hi", now).send // ["echo: hi"]
@@ -332,7 +336,12 @@ export const receive = (
     const exceeded = admit(state.traffic, config.limits, message, now)
     if (exceeded !== undefined) {
       const tooBig = exceeded._tag === "MessageTooLarge"
-      closeAndEnd(machine, tooBig ? messageTooBig : rateLimited, tooBig ? "too-big" : "rate", now)
+      const frame = tooBig ? messageTooBig : rateLimited
+      const why = tooBig ? "too-big" : "rate"
+      machine.out.exceeded = exceeded
+      // An application may still be answering earlier messages: the close waits for it (`drained`).
+      if (config.prefix === null) answerLater(machine, frame, why, now + closeTimeoutOf(config))
+      else closeAndEnd(machine, frame, why, now)
     } else if (config.prefix === null) {
       machine.out.received = message
     } else if (config.broadcast) {
@@ -342,6 +351,9 @@ export const receive = (
     } else if (!config.stall) {
       echoLater(machine, config, prefixMessage(config.prefix)(message), now)
     }
+  } else if (state.phase !== "ended") {
+    // Read after a close frame either way: counted, neither echoed nor held to the limits (a close is out already).
+    countReceived(state.traffic, message)
   }
   return finish(machine, config)
 }
@@ -406,7 +418,30 @@ export const requestClose = (
  */
 export const drained = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output => {
   begin(machine, config, now)
-  if (machine.state.phase === "answering" && config.prefix === null) answerNow(machine, now)
+  const state = machine.state
+  // A stalled socket's answer to the peer's close waits for its idle timeout (`answerWhy` "idle") all the same.
+  if (state.phase === "answering" && config.prefix === null && state.answerWhy !== "idle") {
+    const last = machine.delayed[machine.delayed.length - 1]
+    if (last === undefined) answerNow(machine, now)
+    else if (state.deadline === null || last.dueAt < state.deadline) state.deadline = last.dueAt
+  }
+  return finish(machine, config)
+}
+
+/**
+ * The application's echo of a message it was handed (`Output.received`), transformed its own way (the stream's
+ * prefix): sent as the echo would be, with its `delay_ms` and counted towards its `close_after`; also while the
+ * peer's close waits for the application. Nothing for a stalled socket.
+ *
+ * @example
+ * reply(machine, config, "echo: hi", now).send // ["echo: hi"]
+ */
+export const reply = (machine: ConnectionMachine, config: ConnectionConfig, message: Message, now: number): Output => {
+  begin(machine, config, now)
+  const state = machine.state
+  if (state.phase === "open" || (state.phase === "answering" && state.closeCode === null)) {
+    echoLater(machine, config, message, now)
+  }
   return finish(machine, config)
 }
 
@@ -526,14 +561,18 @@ export const noteActivity = (machine: ConnectionMachine, config: ConnectionConfi
 }
 
 /**
- * The driver stops serving the connection (an interruption, a shutdown): 1001 `going away` unless a close frame was
- * sent already, and the end.
+ * The driver stops serving the connection (an interruption, a shutdown, the application's `close`): `frame` (1001
+ * `going away` by default) unless a close frame was sent already, and the end.
  *
  * @example
  * stop(machine, config, now).close // { code: 1001, reason: "going away" }
  */
-export const stop = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output =>
-  abort(machine, config, goingAway, "stopped", now)
+export const stop = (
+  machine: ConnectionMachine,
+  config: ConnectionConfig,
+  now: number,
+  frame: CloseFrame = goingAway
+): Output => abort(machine, config, frame, "stopped", now)
 
 /**
  * The driver failed while serving the connection: 1011 `internal error` unless a close frame was sent already, and
@@ -571,8 +610,10 @@ export const step = (machine: ConnectionMachine, config: ConnectionConfig, input
       return requestClose(machine, config, input.frame, now)
     case "Drained":
       return drained(machine, config, now)
+    case "Reply":
+      return reply(machine, config, input.message, now)
     case "Stop":
-      return stop(machine, config, now)
+      return stop(machine, config, now, input.frame)
     case "Fail":
       return fail(machine, config, now)
   }
@@ -657,6 +698,7 @@ const begin = (machine: ConnectionMachine, config: ConnectionConfig, now: number
   out.close = null
   out.relay = null
   out.received = null
+  out.exceeded = null
   out.ended = null
   runDue(machine, config, now)
 }
@@ -711,7 +753,10 @@ const runDue = (machine: ConnectionMachine, config: ConnectionConfig, now: numbe
       case ECHO:
         machine.delayed.shift()
         echo(machine, config, (head as DelayedEcho).message, at)
-        if (state.phase === "answering" && machine.delayed.length === 0 && !config.stall) answerNow(machine, now)
+        // The echo's own close answer goes with its last delayed echo; an application's waits for `drained`.
+        if (state.phase === "answering" && machine.delayed.length === 0 && !config.stall && config.prefix !== null) {
+          answerNow(machine, now)
+        }
         break
       case PUSH:
         pushNow(machine, config, at)

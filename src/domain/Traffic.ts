@@ -66,6 +66,12 @@ export const admit = (
   return undefined
 }
 
+/** Counts a message from the peer that is not admitted (one read after a close frame), without the limits. */
+export const countReceived = (traffic: Traffic, message: Message): void => {
+  traffic.messagesIn++
+  traffic.bytesIn += byteLength(message)
+}
+
 /** Counts a message sent to the peer at `now`. */
 export const countSent = (traffic: Traffic, message: Message, now: number): void => {
   traffic.messagesOut++

@@ -1,65 +1,51 @@
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { type CloseFrame, closeReply, internalError, invalidCloseCode, messageTooBig } from "../domain/CloseFrame.js"
-import { type ConnectionEnd, logFields } from "../domain/ConnectionMachine.js"
-import { IdleTimeoutExpired, idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
+import { ABNORMAL_CLOSURE, type CloseFrame, messageTooBig } from "../domain/CloseFrame.js"
+import { type ConnectionEnd, type Input, logFields, type Opening } from "../domain/ConnectionMachine.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { rateLimited } from "../domain/RateLimit.js"
 import { connectionInfo, type RequestInfo } from "../domain/RequestInfo.js"
-import { closeAfterEchoes, isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
+import { isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
+import type { ConnectionStats } from "../domain/Traffic.js"
+import { type Driver, driverOf, messagesOf } from "../services/ConnectionDriver.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import {
-  asyncFiberOf,
-  type Connection,
-  type ConnectionEnded,
-  type ConnectionStats,
-  type LimitExceeded
-} from "../services/WebSocketService.js"
+import { type Connection, isConnectionEnded, type LimitExceeded } from "../services/WebSocketService.js"
 
-/** How a connection ended: the peer's close frame, if it sent one, and ours. */
+/**
+ * How a connection ended: the peer's close frame (if it sent one), the close frame the server sent (none when the
+ * transport was gone), and the fields of its log line.
+ */
 export interface Ending {
   readonly peer: CloseFrame | undefined
-  readonly reply: CloseFrame
+  readonly reply: CloseFrame | undefined
+  readonly end: ConnectionEnd
 }
 
 /** The close frame for a limit that was exceeded: 1009 for size, 1008 for rate. */
 export const limitReply = (exceeded: LimitExceeded): CloseFrame =>
   exceeded._tag === "MessageTooLarge" ? messageTooBig : rateLimited
 
-/** The close frame sent when the server stopped a connection's program (RFC 6455 §7.4.1: 1001). */
-const goingAway: CloseFrame = { code: 1001, reason: "going away" }
-
 /**
- * How a connection's program ended: the peer's close answered by the close rules; a limit or the idle
- * timeout with its close frame; an interruption with 1001; any other failure with 1011.
+ * What a program's end tells the connection's machine: done (a close owed to the peer goes out), interrupted
+ * (1001) or failed (1011). A limit or the idle timeout was the machine's own decision.
  */
-const endingOf = (exit: Exit.Exit<CloseFrame, unknown>): Ending => {
-  // The peer's frame does not say whether it was a drop or a 1006 on the wire (`CloseEvent.wasClean` does): both
-  // keep their 1002 here until this driver steps ConnectionMachine, which tells them apart.
-  if (Exit.isSuccess(exit)) return { peer: exit.value, reply: closeReply(exit.value) ?? invalidCloseCode }
-  const failure = Option.getOrUndefined(Cause.failureOption(exit.cause)) as Partial<ConnectionEnded> | undefined
-  switch (failure?._tag) {
-    case "MessageTooLarge":
-    case "RateLimitExceeded":
-      return { peer: undefined, reply: limitReply(failure as LimitExceeded) }
-    case "IdleTimeoutExpired":
-      return { peer: undefined, reply: idleTimeout }
+const endOf = (exit: Exit.Exit<unknown, unknown>): Input => {
+  if (Exit.isSuccess(exit) || Option.exists(Cause.failureOption(exit.cause), isConnectionEnded)) {
+    return { _tag: "Drained" }
   }
-  return { peer: undefined, reply: Cause.isInterruptedOnly(exit.cause) ? goingAway : internalError }
+  return Cause.isInterruptedOnly(exit.cause) ? { _tag: "Stop" } : { _tag: "Fail" }
 }
 
 /**
- * Supervises one connection while `pump` serves it, and ends it when `pump` does, even when interrupted:
- * answers the peer's close (or closes for the limit or idle timeout that ended it, 1001 when it was
- * interrupted, 1011 when it failed), and writes one log line. Returns how `pump` ended (with the peer's close
- * frame once the peer closed) and the ending. Every program on a `Connection` ends through this. `extra` fields
- * go on the log line.
+ * Supervises one connection while `pump` serves it, and ends it when `pump` does, even when interrupted: the
+ * machine answers the peer's close (or the limit that ended it) once `pump` is done, closes with 1001 when it was
+ * interrupted and 1011 when it failed, and the supervisor waits for the connection's end (the peer's answer to a
+ * close, at most the close timeout), then writes its one log line. Returns how `pump` ended (with the peer's close
+ * frame, 1006 for none, when it completed) and the ending. `extra` fields go on the log line.
  */
 export const superviseExit = <E, R>(
   connection: Connection,
@@ -67,26 +53,19 @@ export const superviseExit = <E, R>(
   extra?: Record<string, unknown>
 ): Effect.Effect<{ readonly exit: Exit.Exit<CloseFrame, E>; readonly ending: Ending }, never, R> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.exit(restore(Effect.zipRight(pump, connection.closed))), (exit) => {
-      const ending = endingOf(exit)
-      return Effect.flatMap(connection.close(ending.reply), (reply) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(connection.stats, (stats) =>
-            Effect.as(
-              connectionEnded({
-                connection: connection.id,
-                protocol: connection.protocol,
-                durationMs: now - connection.openedAt,
-                stats,
-                peer: ending.peer,
-                reply,
-                extra
-              }),
-              { exit, ending: { peer: ending.peer, reply } }
-            )
-          )
-        )
-      )
+    Effect.flatMap(Effect.exit(restore(pump)), (exit) => {
+      const driver = driverOf(connection)
+      driver.end(endOf(exit))
+      return Effect.flatMap(connection.ended, (end) => {
+        const peer = driver.peerClose()
+        const ending: Ending = { peer, reply: driver.closeSent(), end }
+        return Effect.as(logEnded(end, connection.id, connection.protocol, extra), {
+          exit: Exit.isSuccess(exit)
+            ? Exit.succeed(peer ?? { code: ABNORMAL_CLOSURE, reason: "" })
+            : (exit as Exit.Exit<never, E>),
+          ending
+        })
+      })
     })
   )
 
@@ -97,9 +76,7 @@ const supervise = <E>(
   extra?: Record<string, unknown>
 ): Effect.Effect<void> =>
   Effect.flatMap(superviseExit(connection, pump, extra), ({ exit }) =>
-    Exit.isFailure(exit) && endingOf(exit).reply === internalError
-      ? Effect.logError("echo failed", exit.cause)
-      : Effect.void
+    Exit.isFailure(exit) && endOf(exit)._tag === "Fail" ? Effect.logError("echo failed", exit.cause) : Effect.void
   ).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
 
 /**
@@ -140,17 +117,24 @@ export const logEnded = (
   Effect.logInfo("connection ended").pipe(Effect.annotateLogs(logFields(end, connection, protocol, extra)))
 
 /**
- * Runs a stream of replies into the connection, a chunk at a time. Pulling the stream by hand costs
- * measurably less per message than `Stream.runForEachChunk` (no sink channel between the pull and the send).
+ * Hands each echo of a stream to the connection's machine, a chunk at a time (`reply`: sent with its behaviours).
+ * Pulling the stream by hand costs measurably less per message than `Stream.runForEachChunk` (no sink channel
+ * between the pull and the send).
  */
-const sendEach =
-  (connection: Connection) =>
+const replyEach =
+  (driver: Driver) =>
   <E>(replies: Stream.Stream<Message, E>): Effect.Effect<void, E> =>
     Effect.scoped(
       Effect.flatMap(Stream.toPull(replies), (pull) => {
         const loop: Effect.Effect<void, E> = Effect.matchEffect(pull, {
           onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
-          onSuccess: (chunk) => Effect.zipRight(connection.sendAll(chunk), loop)
+          onSuccess: (chunk) =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                for (const message of chunk) driver.step({ _tag: "Reply", message })
+              }),
+              loop
+            )
         })
         return loop
       })
@@ -158,56 +142,35 @@ const sendEach =
 
 /**
  * The echo as a `Stream`: the connection's messages, mapped through the
- * prefix, sent a chunk at a time by the connection's own fiber, which wakes
- * once per message (or per chunk). Pick it to compose the messages with other
- * streams and Effect operators. Every message goes back in order; the peer's
- * close is answered (or the limit or idle timeout that ended the connection);
- * one log line tells how it went. A `scenario` adds the behaviours a client
- * asked for (`parseScenario`), as Stream operators; `request` is what
- * `info=true` reports.
+ * prefix, consumed by the connection's own fiber, which wakes once per message
+ * (or per chunk) and hands each echo to the connection's machine. Pick it to
+ * compose the messages with other streams and Effect operators. Every message
+ * goes back in order; the peer's close is answered (or the limit or idle
+ * timeout that ended the connection); one log line tells how it went. A
+ * `scenario` adds the behaviours a client asked for (`parseScenario`): the
+ * machine (`ConnectionMachine`) applies them to the echoes, as it does in the
+ * handler and the Durable Object; `request` is what `info=true` reports.
  */
 export const streamEcho = (
   connection: Connection,
   prefix: string,
   scenario: Scenario = noScenario,
   request?: RequestInfo
-): Effect.Effect<void> => {
-  const echoes = connection.messages.pipe(Stream.map(prefixMessage(prefix)))
-  if (isPlainEcho(scenario)) return supervise(connection, sendEach(connection)(echoes))
-  // A silent server has no stream to build: the handler's (a no-op per message, then the idle timeout) is it.
-  if (scenario.stall) return handlerEcho(connection, prefix, scenario)
-  const { close, push, delayMs } = scenario
-  const delayed =
-    delayMs === 0
-      ? echoes
-      : Stream.mapEffect(echoes, (reply) => Effect.delay(Effect.succeed(reply), delayMs), { concurrency: "unbounded" })
-  const limit = close === undefined ? Number.POSITIVE_INFINITY : closeAfterEchoes(close)
-  const counted = limit === Number.POSITIVE_INFINITY ? delayed : Stream.take(delayed, limit)
-  const opened = Stream.concat(Stream.fromIterable(opening(connection, scenario, request)), counted)
-  const pushed =
-    push === undefined
-      ? opened
-      : Stream.merge(
-          opened,
-          Stream.fromSchedule(Schedule.spaced(push.everyMs)).pipe(Stream.take(push.count), Stream.as(push.text)),
-          { haltStrategy: "left" }
-        )
-  const timed = close?.afterMs === undefined ? pushed : Stream.interruptWhen(pushed, Effect.sleep(close.afterMs))
-  const pump = sendEach(connection)(timed)
-  return supervise(
-    connection,
-    close === undefined ? pump : Effect.zipRight(pump, connection.sendClose(close.frame)),
-    logged(scenario)
-  )
-}
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const driver = driverOf(connection)
+    const messages = messagesOf(driver, { prefix: null, scenario, opening: opening(connection, scenario, request) })
+    return supervise(connection, replyEach(driver)(Stream.map(messages, prefixMessage(prefix))), logged(scenario))
+  })
 
 /**
- * The echo as a handler: the prefix applied and sent synchronously inside each
- * message's event, so no fiber wakes per message, and no fiber waits for the
- * socket to close. Pick it when the cost per message matters, which on Workers
- * is billed CPU. Otherwise the same as `streamEcho`; its `scenario` runs on the
- * platform's timers (`Connection.unsafeSchedule`). This is `startHandlerEcho`
- * as an Effect, which completes when the connection has ended.
+ * The echo as a handler: the connection's machine steps each message inside
+ * its event, prefixes it and sends the echo there, so no fiber wakes per
+ * message, and no fiber waits for the socket to close. Pick it when the cost
+ * per message matters, which on Workers is billed CPU. Otherwise the same as
+ * `streamEcho`; its `scenario`'s timed behaviours wake the machine from one
+ * platform timer. This is `startHandlerEcho` as an Effect, which completes
+ * when the connection has ended.
  */
 export const handlerEcho = (
   connection: Connection,
@@ -227,10 +190,9 @@ export const handlerEcho = (
   )
 
 /**
- * The handler echo without a fiber of its own, as the Worker runs it: `connection.unsafeRun` calls the handler
- * in each message's event and the scenario runs on the connection's timers; Effect runs only for a reply that is
- * an `Effect` and for the ending (the close frame and the log line, on `runtime`). Returns the promise that the
- * connection has ended and was logged, and a function that stops it as an interruption would (1001).
+ * The handler echo without a fiber, as the Worker runs it: the connection's machine is stepped in each of the
+ * socket's events and its one timer; Effect runs only for the log line (on `runtime`). Returns the promise that
+ * the connection has ended and was logged, and a function that stops it as an interruption would (1001).
  */
 export const startHandlerEcho = (
   runtime: Runtime.Runtime<never>,
@@ -239,88 +201,33 @@ export const startHandlerEcho = (
   scenario: Scenario = noScenario,
   request?: RequestInfo
 ): { readonly ended: Promise<void>; readonly stop: () => void } => {
-  let stop: () => void = () => undefined
-  const plain = isPlainEcho(scenario)
-  const handler = plain
-    ? prefixMessage(prefix)
-    : scenario.stall
-      ? () => undefined
-      : scenarioHandler(connection, prefixMessage(prefix), scenario, request)
-  const ended = new Promise<void>((resolve) => {
-    stop = connection.unsafeRun(runtime, handler, (exit) => {
-      // A stalled socket leaves the peer's close unanswered until its idle timeout.
-      const pump = scenario.stall ? Effect.zipRight(exit, untilIdle(connection)) : exit
-      // The ending completes in the event that ended the connection, unless it has to wait (a stalled socket).
-      const ending = Runtime.runSyncExit(runtime, supervise(connection, pump, plain ? undefined : logged(scenario)))
-      const fiber = asyncFiberOf(ending)
-      if (fiber === undefined) resolve()
-      else fiber.addObserver(() => resolve())
-    })
+  const driver = driverOf(connection)
+  let resolve: () => void = () => undefined
+  const ended = new Promise<void>((done) => {
+    resolve = done
   })
-  return { ended, stop }
-}
-
-/** Sends what opens a scenario's connection, starts its timers, and returns the handler of its messages. */
-const scenarioHandler = (
-  connection: Connection,
-  transform: (message: Message) => Message,
-  scenario: Scenario,
-  request: RequestInfo | undefined
-): ((message: Message) => undefined) => {
-  const { close, push, delayMs } = scenario
-  for (const message of opening(connection, scenario, request)) connection.unsafeSend(message)
-  const limit = close === undefined ? Number.POSITIVE_INFINITY : closeAfterEchoes(close)
-  let echoed = 0
-  const echo = (reply: Message) => {
-    if (echoed >= limit) return
-    connection.unsafeSend(reply)
-    if (++echoed === limit && close !== undefined) connection.unsafeSendClose(close.frame)
-  }
-  if (close !== undefined) {
-    if (limit === 0) connection.unsafeSendClose(close.frame)
-    if (close.afterMs !== undefined)
-      connection.unsafeSchedule(close.afterMs, () => connection.unsafeSendClose(close.frame))
-  }
-  if (push !== undefined) {
-    let left = push.count
-    const tick = () => {
-      connection.unsafeSend(push.text)
-      if (--left > 0) connection.unsafeSchedule(push.everyMs, tick)
+  driver.serve({
+    prefix,
+    scenario,
+    opening: opening(connection, scenario, request),
+    ended(end) {
+      Runtime.runSync(runtime, logEnded(end, connection.id, connection.protocol, logged(scenario)))
+      resolve()
     }
-    connection.unsafeSchedule(push.everyMs, tick)
-  }
-  return (message) => {
-    const reply = transform(message)
-    if (delayMs === 0) echo(reply)
-    else connection.unsafeSchedule(delayMs, () => echo(reply))
-    return undefined
-  }
-}
-
-/** The messages that open a scenario's connection, in order: its info, then its greeting. */
-const opening = (connection: Connection, scenario: Scenario, request: RequestInfo | undefined): Array<Message> => {
-  const messages: Array<Message> = []
-  if (scenario.info && request !== undefined) {
-    messages.push(connectionInfo(request, connection.protocol, connection.id))
-  }
-  if (scenario.greeting !== undefined) messages.push(scenario.greeting)
-  return messages
-}
-
-/**
- * A server that went silent (`stall=true`), once the peer has closed: it leaves the close unanswered until the idle
- * timeout, counted from the last message either way, ends the connection with 1001.
- */
-const untilIdle = (connection: Connection): Effect.Effect<never, IdleTimeoutExpired> =>
-  Effect.flatMap(Effect.zip(connection.lastActivity, Clock.currentTimeMillis), ([last, now]) => {
-    const remaining = idleRemainingMs(last, now, connection.idleTimeoutMs)
-    return remaining <= 0
-      ? Effect.fail(new IdleTimeoutExpired())
-      : Effect.zipRight(Effect.sleep(remaining), untilIdle(connection))
   })
+  return { ended, stop: () => driver.end({ _tag: "Stop" }) }
+}
+
+/** The messages that open a scenario's connection: its info, then its greeting (sent, in order, by the machine). */
+const opening = (connection: Connection, scenario: Scenario, request: RequestInfo | undefined): Opening => ({
+  info:
+    scenario.info && request !== undefined ? connectionInfo(request, connection.protocol, connection.id) : undefined,
+  greeting: scenario.greeting
+})
 
 /** The log fields of a scenario: the names of the behaviours it used, never their text. */
-const logged = (scenario: Scenario): Record<string, unknown> => ({ behaviours: scenario.behaviours })
+const logged = (scenario: Scenario): Record<string, unknown> | undefined =>
+  isPlainEcho(scenario) ? undefined : { behaviours: scenario.behaviours }
 
 /** The echo program of each pipeline. */
 export const echoPrograms: Record<

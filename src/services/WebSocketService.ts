@@ -7,17 +7,26 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
-import { IdleTimeoutExpired, idleRemainingMs } from "../domain/IdleTimeout.js"
+import type { ConnectionEnd } from "../domain/ConnectionMachine.js"
+import type { IdleTimeoutExpired } from "../domain/IdleTimeout.js"
 import type { Message } from "../domain/Message.js"
 import type { MessageTooLarge } from "../domain/MessageTooLarge.js"
 import type { RateLimitExceeded } from "../domain/RateLimit.js"
-import { admit, type ConnectionStats, countSent, makeTraffic, statsOf } from "../domain/Traffic.js"
+import { type ConnectionStats, statsOf } from "../domain/Traffic.js"
+import {
+  attachDriver,
+  type Driver,
+  fromWebSocket,
+  makeDriver,
+  messagesOf,
+  type Transport,
+  type TransportEvents
+} from "./ConnectionDriver.js"
 
 export type { ConnectionStats } from "../domain/Traffic.js"
 
@@ -54,10 +63,9 @@ export interface Connection {
    */
   readonly response: Response
   /**
-   * The peer's messages in order. Ends when the peer closes; fails with
-   * `MessageTooLarge` at the first message over the size limit, or with
-   * `RateLimitExceeded` at the first message over the rate, or with
-   * `IdleTimeoutExpired` once nothing went either way for the idle timeout.
+   * The peer's messages in order, once they passed the size and rate checks. Ends when the peer closes; fails
+   * with `MessageTooLarge` at the first message over the size limit, or with `RateLimitExceeded` at the first
+   * message over the rate, or with `IdleTimeoutExpired` once nothing went either way for the idle timeout.
    * Use `messages` or `run`, once.
    */
   readonly messages: Stream.Stream<Message, ConnectionEnded>
@@ -67,54 +75,42 @@ export interface Connection {
    * A reply that is a message is sent at once; one that is an `Effect` runs in a
    * fiber of its own and its result is sent when it completes (replies of
    * different effects are sent in the order they complete). Completes when the
-   * peer closes, once every running reply has been sent; fails like `messages`,
-   * or with the first failure of a reply's effect. Use `messages` or `run`, once.
-   * Frames that arrive before either is called are kept, in order, for it.
+   * peer closes, once every running reply has been sent (the peer's close is
+   * then answered); fails like `messages`, or with the first failure of a reply's
+   * effect. Use `messages` or `run`, once. Frames that arrive before either is
+   * called are kept, in order, for it.
    */
   readonly run: <E = never, R = never>(handler: MessageHandler<E, R>) => Effect.Effect<void, E | ConnectionEnded, R>
-  /**
-   * `run` without a fiber: calls `handler` in the same way, and `onEnd` once with how it ended (an interruption
-   * when the returned function stops it). Replies that are an `Effect` run on `runtime`.
-   */
-  readonly unsafeRun: <E = never, R = never>(
-    runtime: Runtime.Runtime<R>,
-    handler: MessageHandler<E, R>,
-    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
-  ) => () => void
   /** The `Clock` time (ms) of the upgrade. */
   readonly openedAt: number
-  /** The peer's close frame; 1006 when the connection dropped without one. */
+  /** The peer's close frame; 1006 when the connection dropped without one, or ended before the peer closed. */
   readonly closed: Effect.Effect<CloseFrame>
+  /**
+   * How the connection ended, with its log line's fields (`logFields`): completes once it has ended, by the
+   * closing handshake, a limit, the idle timeout, a drop, or `close`.
+   */
+  readonly ended: Effect.Effect<ConnectionEnd>
   /** Sends a message; dropped once the socket can no longer send (closed, or a close frame sent). */
   readonly send: (message: Message) => Effect.Effect<void>
-  /** Sends messages in order, in one step (one effect for a whole chunk); dropped once the socket can no longer send. */
+  /** Sends messages in order, in one step; dropped once the socket can no longer send. */
   readonly sendAll: (messages: Iterable<Message>) => Effect.Effect<void>
   /**
-   * Starts the closing handshake: sends a close frame and goes on listening, for the peer's answer. The first
-   * close frame of a connection is the one sent, later ones are ignored (as they are by `close`); once the peer
-   * has closed, it does nothing, since its close is answered by `close`.
+   * Starts the closing handshake: sends a close frame and goes on listening, for the peer's answer (which ends the
+   * connection), up to the close timeout (`CLOSE_TIMEOUT_MS`, or the idle timeout when shorter). The first close
+   * frame of a connection is the one sent, later ones are ignored; once the peer has closed, it does nothing,
+   * since its close is answered by the close rules.
    */
   readonly sendClose: (frame: CloseFrame) => Effect.Effect<void>
   /**
-   * Sends a close frame, unless the socket is closed or one was sent already, and stops listening to the
-   * socket. Returns the close frame this connection sent: `frame`, or the one sent before it.
+   * Ends the connection now: a close owed to the peer is answered by the close rules (a mirror, 1009…), any other
+   * is `frame`, unless a close frame was sent already. Returns the close frame this connection sent, if any.
    */
-  readonly close: (frame: CloseFrame) => Effect.Effect<CloseFrame>
+  readonly close: (frame: CloseFrame) => Effect.Effect<CloseFrame | undefined>
   readonly stats: Effect.Effect<ConnectionStats>
   /** The `Clock` time (ms) of the last message either way, or of the upgrade if none. */
   readonly lastActivity: Effect.Effect<number>
   /** The idle timeout the connection was opened with, in ms; 0 for none. */
   readonly idleTimeoutMs: number
-  /** `send`, run at once: for a handler or a timer, which runs inside the socket's own event. */
-  readonly unsafeSend: (message: Message) => void
-  /** `sendClose`, run at once. */
-  readonly unsafeSendClose: (frame: CloseFrame) => void
-  /**
-   * Runs `task` after `ms`, on the platform's timer (the `Clock`'s, in the in-memory service), inside the
-   * socket's own request; returns the function that cancels it. Timers still pending when the connection is
-   * closed are cancelled.
-   */
-  readonly unsafeSchedule: (ms: number, task: () => void) => () => void
 }
 
 /** The options of one upgrade. */
@@ -129,28 +125,9 @@ export interface UpgradeOptions {
   readonly idleTimeoutMs?: number
 }
 
-/** The raw socket under a connection: the server end of a `WebSocketPair`, or an in-memory one. */
-interface Transport {
-  readonly send: (message: Message) => void
-  /** Sends a close frame: at once, or on a later turn of the event loop (the Workers runtime's, see there). */
-  readonly close: (frame: CloseFrame) => void
-  readonly isClosed: () => boolean
-  /** Starts delivering events; returns the function that stops it. */
-  readonly listen: (on: { message: (data: Message) => void; close: (frame: CloseFrame) => void }) => () => void
-  /** Runs `task` after `ms` (the `Clock`'s milliseconds); returns the function that cancels it. */
-  readonly schedule: (ms: number, task: () => void) => () => void
-}
-
-/** Where the messages of a connection go once something consumes them. */
-interface Consumer {
-  readonly message: (data: Message) => void
-  readonly end: (exit: Exit.Exit<void, ConnectionEnded>) => void
-}
-
 /**
- * A connection over a transport. Built synchronously, with no fiber and no span: its cost is paid on every
- * upgrade (measured: `Effect.fn`'s call-site capture and span were ≈ 4% of the upgrade profile, and a fiber
- * sleeping out the idle timeout ≈ 60 µs per upgrade, where one platform timer costs next to nothing).
+ * A connection over a transport: its machine's driver (`ConnectionDriver`), with the methods of `Connection`.
+ * Built synchronously, with no fiber and no span: its cost is paid on every upgrade.
  */
 const makeConnection = (transport: Transport, response: Response, options: UpgradeOptions): Effect.Effect<Connection> =>
   Effect.clockWith((clock) => Effect.sync(() => connectionOf(transport, response, clock, options)))
@@ -161,155 +138,22 @@ const connectionOf = (
   clock: Clock.Clock,
   { maxMessageBytes, maxMessagesPerSecond = 0, protocol, idleTimeoutMs = 0 }: UpgradeOptions
 ): Connection => {
-  const limits = { maxMessageBytes, maxMessagesPerSecond }
-  const closed = Deferred.unsafeMake<CloseFrame>(FiberId.none)
+  const driver = makeDriver(transport, clock, { limits: { maxMessageBytes, maxMessagesPerSecond }, idleTimeoutMs })
   const openedAt = clock.unsafeCurrentTimeMillis()
-  const traffic = makeTraffic(limits, openedAt)
-  // Events that arrive before the echo attaches (none in practice: the fiber starts before the first frame).
-  let early: Array<Message> | undefined
-  let ended: Exit.Exit<void, ConnectionEnded> | undefined
-  let consumer: Consumer | undefined
-  let cancelIdle: (() => void) | undefined
-  let closeSent: CloseFrame | undefined
-  let peerClosed = false
-  // Created on the first `unsafeSchedule`: the plain echo never pays for it.
-  let timers: Set<() => void> | undefined
-  const canSend = () => closeSent === undefined && !transport.isClosed()
-  const sendClose = (frame: CloseFrame) => {
-    if (closeSent !== undefined) return
-    closeSent = frame
-    if (!transport.isClosed()) transport.close(frame)
-  }
-  const schedule = (ms: number, task: () => void) => {
-    timers ??= new Set()
-    const pending = timers
-    const cancel = transport.schedule(ms, () => {
-      pending.delete(cancel)
-      task()
-    })
-    pending.add(cancel)
-    return () => {
-      pending.delete(cancel)
-      cancel()
-    }
-  }
-  const end = (exit: Exit.Exit<void, ConnectionEnded>) => {
-    if (ended !== undefined) return
-    ended = exit
-    consumer?.end(exit)
-  }
-  // One timer per socket, created in the socket's own request: it wakes once per timeout period, not per
-  // message, and sleeps again for whatever remains after the last activity.
-  const checkIdle = () => {
-    const remaining = idleRemainingMs(traffic.lastActivity, clock.unsafeCurrentTimeMillis(), idleTimeoutMs)
-    if (remaining <= 0) end(Exit.fail(new IdleTimeoutExpired()))
-    else cancelIdle = transport.schedule(remaining, checkIdle)
-  }
-  if (idleTimeoutMs > 0) cancelIdle = transport.schedule(idleTimeoutMs, checkIdle)
-  const unlisten = transport.listen({
-    message(data) {
-      if (ended !== undefined) return
-      const exceeded = admit(traffic, limits, data, clock.unsafeCurrentTimeMillis())
-      if (exceeded !== undefined) end(Exit.fail(exceeded))
-      else if (consumer !== undefined) consumer.message(data)
-      else {
-        early ??= []
-        early.push(data)
-      }
-    },
-    close(frame) {
-      peerClosed = true
-      Deferred.unsafeDone(closed, Exit.succeed(frame))
-      end(Exit.void)
-    }
-  })
-  const attach = (next: Consumer) => {
-    if (consumer !== undefined) throw new Error("a connection's messages are consumed once")
-    consumer = next
-    if (early !== undefined) for (const data of early.splice(0)) next.message(data)
-    if (ended !== undefined) next.end(ended)
-  }
-  const sendAll = (messages: Iterable<Message>) => {
-    // The peer may close while echoes are queued; what can no longer be sent has nobody to read it.
-    if (!canSend()) return
-    const now = clock.unsafeCurrentTimeMillis()
-    for (const message of messages) {
-      transport.send(message)
-      countSent(traffic, message, now)
-    }
-  }
-  const startClose = (frame: CloseFrame) => {
-    if (!peerClosed) sendClose(frame)
-  }
-  const sendOne = (message: Message) => {
-    if (!canSend()) return
-    transport.send(message)
-    countSent(traffic, message, clock.unsafeCurrentTimeMillis())
-  }
+  const sendOne = (message: Message) => driver.step({ _tag: "Send", message })
   // Built when asked for: the handler pipeline never pays for a Stream.
-  const messages = () =>
-    Stream.unwrap(
-      Effect.map(Mailbox.make<Message, ConnectionEnded>(), (mailbox) => {
-        attach({ message: (data) => mailbox.unsafeOffer(data), end: (exit) => mailbox.unsafeDone(exit) })
-        return Mailbox.toStream(mailbox)
-      })
-    )
-  const unsafeRun = <E, R>(
-    runtime: Runtime.Runtime<R>,
-    handler: MessageHandler<E, R>,
-    onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
-  ): (() => void) => {
-    // Created with the first reply that suspends: a handler that answers in its event never needs it.
-    let running: Set<Fiber.RuntimeFiber<Message | undefined, E>> | undefined
-    let done: Exit.Exit<void, ConnectionEnded> | undefined
-    let finished = false
-    const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
-      if (finished) return
-      finished = true
-      if (running !== undefined) for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
-      onEnd(exit)
-    }
-    const settle = (
-      fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
-      exit: Exit.Exit<Message | undefined, E>
-    ) => {
-      if (fiber !== undefined) running?.delete(fiber)
-      if (Exit.isFailure(exit)) return finish(exit)
-      if (exit.value !== undefined) sendOne(exit.value)
-      if (done !== undefined && (running === undefined || running.size === 0)) finish(done)
-    }
-    attach({
-      message(data) {
-        const reply = handler(data)
-        if (reply === undefined) return
-        if (!Effect.isEffect(reply)) return sendOne(reply)
-        // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
-        // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
-        const exit = Runtime.runSyncExit(runtime, reply)
-        const fiber = asyncFiberOf(exit)
-        if (fiber === undefined) return settle(undefined, exit)
-        running ??= new Set()
-        running.add(fiber)
-        fiber.addObserver((exit) => settle(fiber, exit))
-      },
-      end(exit) {
-        done = exit
-        if (Exit.isFailure(exit) || running === undefined || running.size === 0) finish(exit)
-      }
-    })
-    return () => finish(Exit.interrupt(FiberId.none))
-  }
+  const messages = () => messagesOf(driver)
   const run = <E, R>(handler: MessageHandler<E, R>) =>
     Effect.flatMap(Effect.runtime<R>(), (runtime) =>
       Effect.async<void, E | ConnectionEnded>((resume) => {
-        const stop = unsafeRun(runtime, handler, resume)
+        const stop = runHandler(driver, runtime, handler, sendOne, resume)
         return Effect.sync(stop)
       })
     )
   // Handed over once: the 101 carries the client end, and a socket that kept it would hold both ends and the
   // response's headers for its whole life (≈ 2 KB per open socket, measured with `npm run bench -- --heap`).
   let handshake: Response | undefined = response
-  return {
+  const connection: Connection = {
     id: crypto.randomUUID(),
     protocol,
     get response() {
@@ -322,35 +166,97 @@ const connectionOf = (
       return messages()
     },
     run,
-    unsafeRun,
     openedAt,
     get closed() {
-      return Deferred.await(closed)
+      return Deferred.await(driver.closed)
+    },
+    get ended() {
+      return Deferred.await(driver.ended)
     },
     send: (message) => Effect.sync(() => sendOne(message)),
-    sendAll: (messages) => Effect.sync(() => sendAll(messages)),
-    // The listeners and the idle timer stay until the close is sent: with neither, workerd may drop a socket
-    // whose request has nothing left pending before the close frame goes out (seen as 1006 under load).
-    sendClose: (frame) => Effect.sync(() => startClose(frame)),
+    sendAll: (messages) =>
+      Effect.sync(() => {
+        for (const message of messages) sendOne(message)
+      }),
+    sendClose: (frame) => Effect.sync(() => driver.step({ _tag: "RequestClose", frame })),
     close: (frame) =>
       Effect.sync(() => {
-        sendClose(frame)
-        unlisten()
-        cancelIdle?.()
-        if (timers !== undefined) for (const cancel of timers) cancel()
-        return closeSent ?? frame
+        driver.end({ _tag: "Drained" })
+        driver.end({ _tag: "Stop", frame })
+        return driver.closeSent()
       }),
     get stats() {
-      return Effect.sync(() => statsOf(traffic))
+      return Effect.sync(() => {
+        const machine = driver.machine()
+        return machine === undefined ? noStats : statsOf(machine.state.traffic)
+      })
     },
     get lastActivity() {
-      return Effect.sync(() => traffic.lastActivity)
+      return Effect.sync(() => driver.machine()?.state.traffic.lastActivity ?? openedAt)
     },
-    idleTimeoutMs,
-    unsafeSend: sendOne,
-    unsafeSendClose: startClose,
-    unsafeSchedule: schedule
+    idleTimeoutMs
   }
+  return attachDriver(connection, driver)
+}
+
+const noStats: ConnectionStats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
+
+/**
+ * `run` without a fiber: serves the connection to `handler` and calls `onEnd` once with how it ended (an
+ * interruption when the returned function stops it). Replies that are an `Effect` run on `runtime`. When the
+ * peer has closed (or a limit refused a message) and every running reply is done, the machine is told the
+ * application has drained, and the owed close goes out.
+ */
+const runHandler = <E, R>(
+  driver: Driver,
+  runtime: Runtime.Runtime<R>,
+  handler: MessageHandler<E, R>,
+  sendOne: (message: Message) => void,
+  onEnd: (exit: Exit.Exit<void, E | ConnectionEnded>) => void
+): (() => void) => {
+  // Created with the first reply that suspends: a handler that answers in its event never needs it.
+  let running: Set<Fiber.RuntimeFiber<Message | undefined, E>> | undefined
+  let done: Exit.Exit<void, ConnectionEnded> | undefined
+  let finished = false
+  const finish = (exit: Exit.Exit<void, E | ConnectionEnded>) => {
+    if (finished) return
+    finished = true
+    if (running !== undefined) for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
+    if (Exit.isSuccess(exit) || Option.exists(Cause.failureOption(exit.cause), isConnectionEnded)) {
+      driver.end({ _tag: "Drained" })
+    } else driver.end(Exit.isInterrupted(exit) ? { _tag: "Stop" } : { _tag: "Fail" })
+    onEnd(exit)
+  }
+  const settle = (
+    fiber: Fiber.RuntimeFiber<Message | undefined, E> | undefined,
+    exit: Exit.Exit<Message | undefined, E>
+  ) => {
+    if (fiber !== undefined) running?.delete(fiber)
+    if (Exit.isFailure(exit)) return finish(exit)
+    if (exit.value !== undefined) sendOne(exit.value)
+    if (done !== undefined && (running === undefined || running.size === 0)) finish(done)
+  }
+  driver.serve({
+    prefix: null,
+    received(data) {
+      const reply = handler(data)
+      if (reply === undefined) return
+      if (!Effect.isEffect(reply)) return sendOne(reply)
+      // Run here, inside the event: a reply that completes synchronously costs no scheduled fiber
+      // (measured: see bench/README.md); one that does not goes on as a fiber of its own.
+      const exit = Runtime.runSyncExit(runtime, reply)
+      const fiber = asyncFiberOf(exit)
+      if (fiber === undefined) return settle(undefined, exit)
+      running ??= new Set()
+      running.add(fiber)
+      fiber.addObserver((exit) => settle(fiber, exit))
+    },
+    stopped(reason) {
+      done = reason === undefined ? Exit.void : Exit.fail(reason)
+      if (reason !== undefined || running === undefined || running.size === 0) finish(done)
+    }
+  })
+  return () => finish(Exit.interrupt(FiberId.none))
 }
 
 /** The fiber that goes on running an effect that `Runtime.runSyncExit` could not complete synchronously. */
@@ -362,40 +268,6 @@ export const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A,
     : undefined
 }
 
-const WEBSOCKET_CLOSED = 3
-
-const fromWebSocket = (socket: WebSocket): Transport => ({
-  send: (message) => socket.send(message),
-  // Handed to the runtime from a timer, never inside the event that decided it. workerd sends a socket's frames
-  // with one pump at a time; once a pump has emptied its queue, a continuation runs some turns later and, if both
-  // sides have closed by then, releases the socket and cancels any pump started since: only hibernatable sockets
-  // check for one (`WebSocket::ensurePumping`, src/workerd/api/web-socket.c++, 1.20260310 and still in August
-  // 2026). A close answered in the peer's close event, just after the pump of the last echo finished, was cancelled
-  // so: the peer got no close frame and saw 1006 (4–10% of sockets with ten closing at once, a plain Worker alike).
-  // A timer fires only after the event loop has run every queued event, so that continuation has run by then.
-  close: ({ code, reason }) => {
-    setTimeout(() => socket.close(code, reason), 0)
-  },
-  isClosed: () => socket.readyState === WEBSOCKET_CLOSED,
-  schedule(ms, task) {
-    const timer = setTimeout(task, ms)
-    return () => clearTimeout(timer)
-  },
-  listen(on) {
-    const onMessage = (event: MessageEvent) => on.message(event.data as Message)
-    const onClose = (event: CloseEvent) => on.close({ code: event.code, reason: event.reason })
-    const onError = () => on.close({ code: ABNORMAL_CLOSURE, reason: "" })
-    socket.addEventListener("message", onMessage)
-    socket.addEventListener("close", onClose)
-    socket.addEventListener("error", onError)
-    return () => {
-      socket.removeEventListener("message", onMessage)
-      socket.removeEventListener("close", onClose)
-      socket.removeEventListener("error", onError)
-    }
-  }
-})
-
 /** What the server sent, as its peer sees it. */
 export type Sent =
   | { readonly _tag: "Message"; readonly message: Message }
@@ -405,8 +277,10 @@ export type Sent =
 export interface TestPeer {
   /** Delivers a message to the server. */
   readonly send: (message: Message) => Effect.Effect<void>
-  /** Delivers a close frame to the server. */
+  /** Delivers a close frame to the server (1006: the connection dropped without one). */
   readonly close: (frame: CloseFrame) => Effect.Effect<void>
+  /** The transport fails under the server (an `error` event). */
+  readonly drop: Effect.Effect<void>
   /** The next message or close frame the server sent. */
   readonly receive: Effect.Effect<Sent>
   /** Whether the server still listens to this socket's events. */
@@ -417,17 +291,15 @@ const makeTestTransport = Effect.gen(function* () {
   const sent = yield* Queue.unbounded<Sent>()
   // Timers are fibers of the caller's runtime, so a test moves them with the `TestClock`.
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-  let deliver: Parameters<Transport["listen"]>[0] | undefined
-  let closed = false
+  let deliver: TransportEvents | undefined
   const transport: Transport = {
     send(message) {
       sent.unsafeOffer({ _tag: "Message", message })
     },
     close(frame) {
-      closed = true
       sent.unsafeOffer({ _tag: "Close", frame })
     },
-    isClosed: () => closed,
+    release() {},
     schedule(ms, task) {
       const timer = runFork(Effect.zipRight(Effect.sleep(ms), Effect.sync(task)))
       return () => timer.unsafeInterruptAsFork(FiberId.none)
@@ -441,7 +313,8 @@ const makeTestTransport = Effect.gen(function* () {
   }
   const peer: TestPeer = {
     send: (message) => Effect.sync(() => deliver?.message(message)),
-    close: (frame) => Effect.sync(() => deliver?.close(frame)),
+    close: (frame) => Effect.sync(() => deliver?.close(frame, frame.code !== ABNORMAL_CLOSURE)),
+    drop: Effect.sync(() => deliver?.error()),
     receive: Queue.take(sent),
     listening: Effect.sync(() => deliver !== undefined)
   }
@@ -496,7 +369,8 @@ export class WebSocketService extends Context.Tag("websocket-echo/WebSocketServi
     upgrade: (options: UpgradeOptions) =>
       Effect.suspend(() => {
         const { server, response } = socketPair(options.protocol)
-        return Effect.tap(makeConnection(fromWebSocket(server), response, options), () => server.accept())
+        server.accept()
+        return makeConnection(fromWebSocket(server), response, options)
       })
   })
 

@@ -194,6 +194,20 @@ for (const target of targets(inject("mode"))) {
       expect((await closeWith(closePayload(4001, reason))).close).toEqual({ code: 4001, reason })
     })
 
+    // Autobahn testsuite case 7.3.6, "Send a close frame with close code and close reason which is too long (124) -
+    // total frame payload 126 octets": close 1000 with 124 × "*", no close of its own after it, and the client kills
+    // TCP after 1 s. OK: no frame, at most a close with 1002 ("WRONG CODE" otherwise), and TCP closed by the server
+    // within that second ("FAILED BY CLIENT" when the client had to drop it: the server should close TCP first).
+    it("Autobahn 7.3.6: close 1000 with a reason of 124 bytes gets 1002 (or no close) and the server closes TCP within 1 s", async () => {
+      const socket = await upgraded(port, {}, target.path)
+      socket.send(Op.Close, closePayload(1000, "*".repeat(124)))
+      const ending = await socket.ending(1_000)
+      socket.destroy()
+      expect(ending.before).toEqual([])
+      expect(ending.close?.code ?? "no close").toBeOneOf([1002, "no close"])
+      expect(ending.tcpClosed, "TCP closed by the server within 1 s").toBe(true)
+    })
+
     it("§5.5.1: data sent after a close frame is ignored", async () => {
       const ending = await afterSending((socket) => {
         socket.send(Op.Close, closePayload(1000, "done"))

@@ -259,6 +259,13 @@ export class RawSocket {
     return { close, tcpClosed, before }
   }
 
+  /** The frames already received and not read yet, read now: what came after the last frame a case waited for. */
+  framesLeft(): Array<Frame> {
+    const frames: Array<Frame> = []
+    for (let frame = this.parseFrame(); frame !== undefined; frame = this.parseFrame()) frames.push(frame)
+    return frames
+  }
+
   /** Whether the server has ended the TCP connection. */
   get isEnded(): boolean {
     return this.ended

@@ -15,6 +15,7 @@ import {
   open,
   peerClose,
   receive,
+  reply,
   requestClose,
   resume,
   send,
@@ -317,7 +318,8 @@ describe("ConnectionMachine: the peer's close", () => {
     expect(socket.tick(150)).toMatchObject({
       send: ["echo: b"],
       close: { code: 1000, reason: "done" },
-      ended: ended("peer-close", { messagesIn: 2, messagesOut: 2, durationMs: 150 })
+      // A frame read after a close is counted, never echoed.
+      ended: ended("peer-close", { messagesIn: 3, messagesOut: 2, durationMs: 150 })
     })
   })
 
@@ -355,8 +357,8 @@ describe("ConnectionMachine: a close on request (close_code, close_after, close_
       ended: {
         why: "requested",
         durationMs: 4,
-        messagesIn: 2,
-        bytesIn: 2,
+        messagesIn: 3,
+        bytesIn: 3,
         messagesOut: 2,
         bytesOut: 14,
         peerCloseCode: 4001,
@@ -630,16 +632,53 @@ describe("ConnectionMachine: a connection whose application answers (prefix null
   const appConfig = (idleTimeoutMs = 0) =>
     connectionConfig({ prefix: null, limits: { maxMessageBytes: 16, maxMessagesPerSecond: 0 }, idleTimeoutMs })
 
-  it("hands each admitted message to the application and echoes nothing; a message over the limit still ends it", () => {
+  it("hands each admitted message to the application and echoes nothing", () => {
     const config = appConfig()
     const machine = open(config, T0)
     const out = receive(machine, config, "hi", T0)
     expect(out.received).toBe("hi")
     expect(out.send).toEqual([])
+  })
+
+  it("a message over the limit: refused at once, its 1009 after the application's last replies (or the close timeout)", () => {
+    const config = appConfig()
+    const machine = open(config, T0)
+    receive(machine, config, "hi", T0)
     const over = receive(machine, config, "x".repeat(17), T0 + 1)
     expect(over.received).toBeNull()
-    expect(over.close?.code).toBe(1009)
-    expect(over.ended?.why).toBe("too-big")
+    expect(over.exceeded?._tag).toBe("MessageTooLarge")
+    expect(over.close).toBeNull()
+    expect(receive(machine, config, "more", T0 + 2).received).toBeNull()
+    expect(wire(reply(machine, config, "echo: hi", T0 + 3))).toEqual(["echo: hi"])
+    const out = drained(machine, config, T0 + 4)
+    expect(wire(out)).toEqual(["close 1009 message too big"])
+    expect(out.ended).toMatchObject({ why: "too-big", messagesIn: 2, messagesOut: 1, closeCode: 1009 })
+    const late = open(config, T0)
+    expect(receive(late, config, "x".repeat(17), T0).nextWakeAt).toBe(T0 + CLOSE_TIMEOUT_MS)
+    expect(wire(tick(late, config, T0 + CLOSE_TIMEOUT_MS))).toEqual(["close 1009 message too big"])
+  })
+
+  it("the stream's echo (reply): delayed, counted for close_after, and the peer's close answered after it", () => {
+    const scenario = parseScenario("http://echo.test/echo?delay_ms=100&close_after=2", {
+      testBehaviours: true,
+      maxMessageBytes: 16,
+      idleTimeoutSeconds: 0
+    })
+    if (!isScenario(scenario)) throw new Error("not a scenario")
+    const config = connectionConfig(
+      { prefix: null, limits: { maxMessageBytes: 16, maxMessagesPerSecond: 0 }, idleTimeoutMs: 0 },
+      scenario
+    )
+    const machine = open(config, T0)
+    expect(wire(reply(machine, config, "echo: a", T0))).toEqual([])
+    expect(peerClose(machine, config, { code: 1000, reason: "", wasClean: true }, T0 + 10).close).toBeNull()
+    // Delivered before the close, echoed while the application drains.
+    reply(machine, config, "echo: b", T0 + 20)
+    expect(drained(machine, config, T0 + 30).nextWakeAt).toBe(T0 + 100)
+    expect(wire(tick(machine, config, T0 + 100))).toEqual(["echo: a"])
+    const out = tick(machine, config, T0 + 120)
+    expect(wire(out)).toEqual(["echo: b", "close 1000 "])
+    expect(out.ended?.why).toBe("peer-close")
   })
 
   it("sends what the application sends, counted, and nothing after the server's close", () => {

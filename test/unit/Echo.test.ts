@@ -5,13 +5,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import { handlerEcho } from "../../src/runtime/Echo.js"
-import {
-  type Connection,
-  type MessageHandler,
-  type TestPeer,
-  WebSocketService
-} from "../../src/services/WebSocketService.js"
+import { superviseExit } from "../../src/runtime/Echo.js"
+import { type MessageHandler, type TestPeer, WebSocketService } from "../../src/services/WebSocketService.js"
 import { captureLogs, connect, type LogLine, PIPELINES } from "./support.js"
 
 const message = (message: string | ArrayBuffer) => ({ _tag: "Message", message }) as const
@@ -149,28 +144,27 @@ describe("Connection.run with replies that are effects", () => {
   )
 })
 
-describe("the handler echo when a reply fails", () => {
-  it.effect("closes with 1011 and logs the failure once, and the connection line says 1011", () =>
+describe("a program on a connection that fails", () => {
+  it.effect("closes with 1011, and the connection's one line says 1011 and internal", () =>
     Effect.gen(function* () {
       const lines: Array<LogLine> = []
       const peers = yield* Queue.unbounded<TestPeer>()
       const connection = yield* Effect.flatMap(WebSocketService, (service) =>
         service.upgrade({ maxMessageBytes: 1024 })
       ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
-      const failing: Connection = {
-        ...connection,
-        unsafeRun: (runtime, _handler, onEnd) =>
-          connection.unsafeRun(runtime, () => Effect.die(new Error("reply exploded")), onEnd)
-      }
-      const fiber = yield* Effect.fork(handlerEcho(failing, "echo: ").pipe(Effect.provide(captureLogs(lines))))
+      const fiber = yield* Effect.fork(
+        superviseExit(
+          connection,
+          connection.run(() => Effect.die(new Error("reply exploded")))
+        ).pipe(Effect.provide(captureLogs(lines)))
+      )
       const peer = yield* Queue.take(peers)
       yield* peer.send("anything")
       assert.deepStrictEqual(yield* peer.receive, close(1011, "internal error"))
-      yield* Fiber.join(fiber)
-      const errors = lines.filter((line) => line.level === "ERROR")
-      assert.strictEqual(errors.length, 1)
-      assert.include(errors[0]?.cause, "reply exploded")
-      assert.deepInclude(lines.find((line) => line.level === "INFO")?.annotations, { closeCode: 1011 })
+      const { exit } = yield* Fiber.join(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(lines.length, 1)
+      assert.deepInclude(lines[0]?.annotations, { closeCode: 1011, ending: "internal" })
     })
   )
 })
