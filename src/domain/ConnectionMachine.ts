@@ -63,6 +63,7 @@ import { MAX_PREFIX_BYTES, type Message, prefixMessage } from "./Message.js"
 import type { MessageTooLarge } from "./MessageTooLarge.js"
 import { type RateLimitExceeded, rateLimited } from "./RateLimit.js"
 import {
+  behaviourParameters,
   closeAfterEchoes,
   MAX_SCENARIO_TEXT_BYTES,
   noScenario,
@@ -619,23 +620,32 @@ export const step = (machine: ConnectionMachine, config: ConnectionConfig, input
 }
 
 /**
- * What a Durable Object keeps per socket, each field at its longest: the machine's config and state, the
- * connection's id and subprotocol, and a wake counter. Strings are built to cost the most both in JSON (control
+ * What a Durable Object keeps per socket, as its attachment: the connection's id and agreed subprotocol, how many
+ * times an instance of the object was woken for it, the names of its behaviours (for the log line), and its machine's
+ * config and state. It is all the connection needs across hibernation, and bounded: `worstCaseAttachment` is its
+ * largest.
+ */
+export interface ConnectionAttachment {
+  readonly id: string
+  readonly protocol: string | null
+  wakes: number
+  readonly behaviours: ReadonlyArray<string>
+  readonly config: ConnectionConfig
+  readonly state: ConnectionState
+}
+
+/**
+ * A `ConnectionAttachment` with each field at its longest: the longest subprotocol, prefix, push text and reasons,
+ * every behaviour named, and the longest numbers. Strings are built to cost the most both in JSON (control
  * characters, escaped to 6 bytes) and in the runtime's V8 serialisation (one character past Latin-1 makes a string
- * two bytes per character). Every number is the longest a JSON number gets. Measured: 10,633 bytes as JSON, 4,096
+ * two bytes per character). Every number is the longest a JSON number gets. Measured: 10,833 bytes as JSON, 4,284
  * as V8 serialises it. The greeting is not in it: `open` sends it and nothing keeps it; kept, a 1,024-byte one of
- * control characters would take the JSON to 16,776 bytes, over the limit.
+ * control characters would take the JSON to 16,976 bytes, over the limit.
  *
  * @example
  * new TextEncoder().encode(JSON.stringify(worstCaseAttachment())).length < MAX_ATTACHMENT_BYTES // true
  */
-export const worstCaseAttachment = (): {
-  readonly id: string
-  readonly protocol: string
-  readonly wakes: number
-  readonly config: ConnectionConfig
-  readonly state: ConnectionState
-} => {
+export const worstCaseAttachment = (): ConnectionAttachment => {
   const longest = -2.2250738585072014e-308
   const text = (bytes: number) => `€${"\u0001".repeat(bytes - 3)}`
   const reason = text(MAX_CLOSE_REASON_BYTES)
@@ -643,6 +653,7 @@ export const worstCaseAttachment = (): {
     id: "00000000-0000-4000-8000-000000000000",
     protocol: "!".repeat(MAX_SUBPROTOCOL_BYTES),
     wakes: longest,
+    behaviours: [...behaviourParameters],
     config: {
       prefix: text(MAX_PREFIX_BYTES),
       limits: { maxMessageBytes: longest, maxMessagesPerSecond: longest },

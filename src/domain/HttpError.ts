@@ -1,4 +1,5 @@
 import * as Data from "effect/Data"
+import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -96,14 +97,21 @@ export class OriginNotAllowed extends Data.TaggedError("OriginNotAllowed")<{ rea
 
 /**
  * A `Sec-WebSocket-Protocol` header that is not a list of unique tokens
- * (RFC 6455 §4.1, RFC 9110 §5.6.2). Answered with 400.
+ * (RFC 6455 §4.1, RFC 9110 §5.6.2), or that offers a token longer than
+ * `MAX_SUBPROTOCOL_BYTES` (`tooLong`: its size), which the server would have
+ * to keep with the socket. Answered with 400.
  */
-export class InvalidSubprotocol extends Data.TaggedError("InvalidSubprotocol")<{ readonly header: string }> {
+export class InvalidSubprotocol extends Data.TaggedError("InvalidSubprotocol")<{
+  readonly header: string
+  readonly tooLong?: number | undefined
+}> {
   readonly status = 400
   readonly code = "INVALID_SUBPROTOCOL"
   readonly headers = {}
   override get message() {
-    return `Sec-WebSocket-Protocol must be a comma-separated list of unique tokens, got ${JSON.stringify(this.header)}`
+    return this.tooLong === undefined
+      ? `Sec-WebSocket-Protocol must be a comma-separated list of unique tokens, got ${JSON.stringify(this.header)}`
+      : `Sec-WebSocket-Protocol tokens must be at most ${MAX_SUBPROTOCOL_BYTES} bytes, got one of ${this.tooLong} bytes`
   }
 }
 

@@ -1,9 +1,29 @@
+import { byteLength } from "./Message.js"
+
 /**
  * The longest subprotocol the server agrees to, in bytes (a token is ASCII). RFC 6455 sets no bound, but the
  * agreed subprotocol lives with its socket, in a Durable Object attachment of at most 16 KiB among the rest of the
  * connection (`worstCaseAttachment` in ConnectionMachine.ts): a longer offer must be refused before the socket exists.
  */
 export const MAX_SUBPROTOCOL_BYTES = 256
+
+/**
+ * The size in UTF-8 bytes of the first element of a `Sec-WebSocket-Protocol` header (or of `PROTOCOLS`) that is
+ * longer than `MAX_SUBPROTOCOL_BYTES`; `undefined` when none is. Checked before the elements are parsed, so that
+ * such a header is refused for its length, and the refusal never quotes it back.
+ *
+ * @example
+ * oversizedSubprotocol(`chat, ${"x".repeat(300)}`) // 300
+ */
+export const oversizedSubprotocol = (header: string): number | undefined => {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a header this short has no element that long.
+  if (header.length <= MAX_SUBPROTOCOL_BYTES / 3) return undefined
+  for (const element of header.split(",")) {
+    const bytes = byteLength(element.trim())
+    if (bytes > MAX_SUBPROTOCOL_BYTES) return bytes
+  }
+  return undefined
+}
 
 /** `token` of RFC 9110 §5.6.2: one or more visible ASCII characters other than delimiters. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/

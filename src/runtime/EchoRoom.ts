@@ -1,156 +1,345 @@
 import { DurableObject } from "cloudflare:workers"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import { ABNORMAL_CLOSURE, type CloseFrame, closeReply, invalidCloseCode } from "../domain/CloseFrame.js"
-import { errorResponse, RoomFull } from "../domain/HttpError.js"
-import { idleRemainingMs, idleTimeout } from "../domain/IdleTimeout.js"
-import { type Message, prefixMessage } from "../domain/Message.js"
-import { connectionInfo } from "../domain/RequestInfo.js"
-import { closeAfterEchoes } from "../domain/Scenario.js"
-import { admit, countSent, statsOf } from "../domain/Traffic.js"
 import {
-  acceptInRoom,
-  BROADCAST,
-  planOf,
-  type RoomBehaviour,
-  type RoomSocket,
-  type SocketPlan
-} from "../services/EchoRooms.js"
+  type ConnectionAttachment,
+  type ConnectionConfig,
+  type ConnectionMachine,
+  connectionConfig,
+  deliver,
+  fail,
+  noteActivity,
+  type Output,
+  open,
+  peerClose,
+  receive,
+  resume,
+  tick,
+  transportLost
+} from "../domain/ConnectionMachine.js"
+import { errorResponse, InternalError, RoomFull } from "../domain/HttpError.js"
+import type { Message } from "../domain/Message.js"
+import { connectionInfo } from "../domain/RequestInfo.js"
+import { noScenario } from "../domain/Scenario.js"
+import { type AttachmentProblem, acceptInRoom, attachmentOf, BROADCAST, planOf } from "../services/EchoRooms.js"
 import { AppRuntime } from "./AppRuntime.js"
-import { connectionEnded, limitReply } from "./Echo.js"
+import { logEnded } from "./Echo.js"
 
-const WEBSOCKET_OPEN = 1
 const WEBSOCKET_CLOSED = 3
 
 /** How long a changed attachment waits to be written, with every other change of that time. */
 const FLUSH_MS = 1_000
 
+/** A socket this instance drives: its attachment, and the machine whose state is the attachment's `state`. */
+interface RoomConnection {
+  readonly attachment: ConnectionAttachment
+  readonly machine: ConnectionMachine
+}
+
+/** One input of the machine, in the shape every step shares: the input (nothing for time alone), then `now`. */
+type Step<A> = (machine: ConnectionMachine, config: ConnectionConfig, input: A, now: number) => Output
+
+const tickStep: Step<undefined> = (machine, config, _, now) => tick(machine, config, now)
+const transportLostStep: Step<undefined> = (machine, config, _, now) => transportLost(machine, config, now)
+
 /**
- * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`).
- * The Worker checks each upgrade and sends it here with its plan; the runtime
- * keeps the sockets open while the object is evicted, and constructs it again
- * for the next event. So nothing about a socket lives in this object: its
- * plan, traffic and rate-limit bucket are its attachment, and the idle timeout
- * is an alarm. Each message goes through the handler of the handler pipeline,
- * synchronously, with the same admission rule; ending a connection (a close, an
- * error, a limit, the idle alarm) is an Effect program that writes the one log
- * line of the connection.
+ * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`, and every broadcast): a driver
+ * of `ConnectionMachine`, which holds every rule of a connection. The Worker checks each upgrade and sends it here
+ * with its plan; the runtime keeps the sockets open while the object is evicted and constructs it again for the
+ * next event. So a socket's machine state, with its config, is its attachment (`ConnectionAttachment`), and the
+ * object only carries out what each step asks: each runtime event is one step of the socket's machine, its
+ * messages are sent in order, then its close frame, and the step that ends the connection writes its one log line.
+ * Time is an alarm for the room's earliest wake; what lives in this instance's memory alone (delayed echoes, and
+ * an answer owed to a peer whose close the runtime has delivered) wakes by a timer, which keeps the object awake.
  */
 export class EchoRoom extends DurableObject<Env> {
-  /** The attachments this instance has read or written: a cache, the attachment stays the truth. */
-  private readonly sockets = new WeakMap<WebSocket, RoomSocket>()
+  /** The sockets this instance drives (null: one it refused or gave up on): a cache, the attachment stays the truth. */
+  private readonly connections = new WeakMap<WebSocket, RoomConnection | null>()
   /** When the alarm is due, as this instance last set or read it (null: none); unknown until then. */
   private alarmAt: number | null | undefined
+  private readingAlarm: Promise<void> | undefined
   /** The sockets whose attachment changed since it was last written. */
   private readonly dirty = new Set<WebSocket>()
   private flushing: ReturnType<typeof setTimeout> | undefined
+  /**
+   * The sockets that only this instance can wake: those with delayed echoes in its memory, and those answering a
+   * close the runtime has delivered (it no longer lists them, so the alarm cannot find them).
+   */
+  private readonly awake = new Set<WebSocket>()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private timerAt = Number.POSITIVE_INFINITY
+  /** The earliest alarm the current event's steps asked for, and the log lines it started: taken by `settle`. */
+  private alarmWanted = Number.POSITIVE_INFINITY
+  private readonly writing: Array<Promise<void>> = []
 
   override async fetch(request: Request): Promise<Response> {
-    const now = Date.now()
     const plan = planOf(request)
     if (plan.room !== undefined && this.ctx.getWebSockets().length >= plan.maxSockets) {
       return errorResponse(new RoomFull({ room: plan.room, limit: plan.maxSockets }))
     }
-    const { response, server, socket } = acceptInRoom(this.ctx, plan, now)
-    this.sockets.set(server, socket)
-    const behaviour = socket.behaviour
-    // The text message "ping" is answered by the runtime exactly as the echo would, without waking the object;
-    // the answer is the object's, so it is off while a socket of the room has behaviours (it would not stall).
-    if (behaviour === null && this.ctx.getWebSockets().every((ws) => this.behaviourOf(ws) === null)) {
-      this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${socket.prefix}ping`))
-    } else if (behaviour !== null) {
-      this.ctx.setWebSocketAutoResponse()
-      this.open(server, socket, behaviour, plan)
+    const scenario = plan.scenario ?? noScenario
+    const config = connectionConfig(plan, scenario)
+    const id = crypto.randomUUID()
+    const info = plan.info === undefined ? undefined : connectionInfo(plan.info, plan.protocol, id)
+    const machine = open(config, Date.now(), { info, greeting: scenario.greeting })
+    const attachment: ConnectionAttachment = {
+      id,
+      protocol: plan.protocol ?? null,
+      wakes: 0,
+      behaviours: scenario.behaviours,
+      config,
+      state: machine.state
     }
-    const due = Math.min(
-      socket.idleTimeoutMs > 0 ? now + socket.idleTimeoutMs : Number.POSITIVE_INFINITY,
-      dueOf(behaviour)
-    )
+    let accepted: ReturnType<typeof acceptInRoom>
+    try {
+      accepted = acceptInRoom(this.ctx, attachment)
+    } catch (cause) {
+      // Nothing was accepted: the attachment is written before the socket becomes the room's.
+      await this.log(Effect.logError("room refused an upgrade: its attachment could not be written", Cause.die(cause)))
+      return errorResponse(new InternalError())
+    }
+    const { server, response } = accepted
+    const connection: RoomConnection = { attachment, machine }
+    this.connections.set(server, connection)
+    this.answerPings(server, attachment)
     // An object of its own (no room) is new: it has no alarm yet, and one storage call sets it.
     if (plan.room === undefined) this.alarmAt ??= null
-    if (due < Number.POSITIVE_INFINITY) await this.alarmBy(due)
+    try {
+      this.carryOut(server, connection, machine.out)
+    } catch (cause) {
+      this.abandon(server, connection, cause)
+    }
+    await this.settle()
     return response
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> | undefined {
-    const socket = this.socketOf(ws)
-    const now = Date.now()
-    const exceeded = admit(socket.traffic, socket.limits, message, now)
-    if (exceeded !== undefined) return this.end(ws, socket, undefined, limitReply(exceeded), true)
-    const reply = prefixMessage(socket.prefix)(message)
-    const behaviour = socket.behaviour
-    if (behaviour === null) {
-      ws.send(reply)
-      countSent(socket.traffic, reply, now)
-    } else if (behaviour.broadcast) {
-      for (const peer of this.ctx.getWebSockets(BROADCAST)) {
-        if (peer === ws) continue
-        const other = this.socketOf(peer)
-        this.deliver(peer, other, reply)
-        this.save(peer)
-      }
-      this.deliver(ws, socket, reply)
-    } else {
-      this.deliver(ws, socket, reply)
+    const connection = this.connectionOf(ws)
+    if (connection !== undefined) {
+      this.drive(ws, connection, receive, message)
+      // The output stays the machine's until its next step.
+      const relay = connection.machine.out.relay
+      if (relay !== null) this.relay(ws, relay)
     }
-    this.save(ws)
-    return undefined
+    return this.settle()
   }
 
-  override webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> | undefined {
-    const socket = this.socketOf(ws)
-    // The peer's answer to a close this object sent: the connection has ended and was logged already.
-    if (socket.ended) return undefined
-    const peer = { code, reason }
-    const behaviour = socket.behaviour
-    // A stalled socket leaves the peer's close unanswered until its idle timeout. The runtime no longer lists a
-    // socket once its close was delivered, so the alarm cannot find it: a timer ends it, and keeps the object
-    // awake until then.
-    if (behaviour?.stall === true) {
-      const remaining = idleRemainingMs(socket.traffic.lastActivity, Date.now(), socket.idleTimeoutMs)
-      setTimeout(() => void this.end(ws, socket, undefined, idleTimeout, true), Math.max(0, remaining))
-      return undefined
-    }
-    // A drop and a 1006 on the wire keep their 1002 until this object steps ConnectionMachine (wasClean tells them apart).
-    return this.end(ws, socket, peer, closeReply(peer) ?? invalidCloseCode, true)
+  override webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> | undefined {
+    const connection = this.connectionOf(ws)
+    if (connection !== undefined) this.drive(ws, connection, peerClose, { code, reason, wasClean })
+    return this.settle()
   }
 
-  /** The runtime failed the socket (a protocol error, a lost peer) and sent its own close: log how it ended. */
-  override webSocketError(ws: WebSocket): Promise<void> | undefined {
-    const socket = this.socketOf(ws)
-    if (socket.ended) return undefined
-    const peer = { code: ABNORMAL_CLOSURE, reason: "" }
-    return this.end(ws, socket, peer, closeReply(peer) ?? invalidCloseCode, false)
+  /** The runtime failed the socket (a protocol error, a lost peer): it ends with no close frame attempted. */
+  override webSocketError(ws: WebSocket, _error: unknown): Promise<void> | undefined {
+    const connection = this.connectionOf(ws)
+    if (connection !== undefined) this.drive(ws, connection, transportLostStep, undefined)
+    return this.settle()
   }
 
   /**
-   * Sends the pushes and the timed closes that are due, closes the sockets silent for their idle timeout with
-   * 1001, and sets the alarm for the next of these. One alarm serves every socket of the object: unlike a
-   * timer, a pending alarm lets the object hibernate.
+   * Time passing for every socket the runtime lists, with the runtime's own answers to "ping" as activity; then the
+   * alarm is set for the room's earliest wake. One alarm serves every socket of the object: unlike a timer, a
+   * pending alarm lets the object hibernate.
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null
-    const now = Date.now()
-    let next = Number.POSITIVE_INFINITY
-    const ending: Array<Promise<void>> = []
     for (const ws of this.ctx.getWebSockets()) {
-      const socket = this.socketOf(ws)
-      // A socket that has ended, or that the runtime failed, is not closed again.
-      if (socket.ended || ws.readyState === WEBSOCKET_CLOSED) continue
-      const behaviour = socket.behaviour
-      if (behaviour !== null) {
-        this.runDue(ws, socket, behaviour, now)
-        next = Math.min(next, dueOf(behaviour))
-      }
-      if (socket.idleTimeoutMs === 0) continue
-      // A "ping" answered by the runtime is activity too, though the object never saw it.
-      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0
-      const remaining = idleRemainingMs(Math.max(socket.traffic.lastActivity, pinged), now, socket.idleTimeoutMs)
-      if (remaining <= 0) {
-        ending.push(this.end(ws, socket, undefined, idleTimeout, true))
-      } else next = Math.min(next, now + remaining)
+      // A socket the runtime has closed or failed gets an event of its own.
+      if (ws.readyState === WEBSOCKET_CLOSED) continue
+      const connection = this.connectionOf(ws)
+      if (connection === undefined) continue
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)
+      if (pinged === null) this.drive(ws, connection, tickStep, undefined)
+      else this.drive(ws, connection, noteActivity, pinged.getTime())
     }
-    await Promise.all(ending)
-    if (next < Number.POSITIVE_INFINITY) await this.alarmBy(next)
+    await this.settle()
+  }
+
+  /**
+   * Where a room's log lines go: the isolate's runtime. The workerd tests read them from a subclass, in an instance
+   * they construct as the runtime would after hibernation.
+   */
+  protected log(line: Effect.Effect<void>): Promise<void> {
+    return AppRuntime.runPromise(line)
+  }
+
+  /** One step of a socket's machine, carried out. A step that throws ends that socket alone (`abandon`). */
+  private drive<A>(ws: WebSocket, connection: RoomConnection, step: Step<A>, input: A): void {
+    try {
+      this.carryOut(ws, connection, step(connection.machine, connection.attachment.config, input, Date.now()))
+    } catch (cause) {
+      this.abandon(ws, connection, cause)
+    }
+  }
+
+  /**
+   * What a step asks, in order: its messages, then its close frame; the wake it needs (this instance's timer, or
+   * the alarm); then, for the step that ended the connection, its attachment written at once and its one log line,
+   * and otherwise its attachment marked changed.
+   */
+  private carryOut(ws: WebSocket, { attachment, machine }: RoomConnection, out: Output): void {
+    for (const message of out.send) ws.send(message)
+    if (out.close !== null) ws.close(out.close.code, out.close.reason)
+    const at = out.nextWakeAt
+    if (at !== null && (machine.delayed.length > 0 || machine.state.phase === "answering")) {
+      this.awake.add(ws)
+      this.wakeBy(at)
+    } else {
+      this.awake.delete(ws)
+      if (at !== null && at < this.alarmWanted) this.alarmWanted = at
+    }
+    const end = out.ended
+    if (end === null) {
+      this.save(ws)
+    } else {
+      this.dirty.delete(ws)
+      ws.serializeAttachment(attachment)
+      const { id, protocol, wakes, behaviours } = attachment
+      this.writing.push(this.log(logEnded(end, id, protocol ?? undefined, { wakes, behaviours })))
+    }
+  }
+
+  /** A broadcast socket's echo, for every other broadcast socket of the room. */
+  private relay(from: WebSocket, message: Message): void {
+    for (const peer of this.ctx.getWebSockets(BROADCAST)) {
+      if (peer === from) continue
+      const connection = this.connectionOf(peer)
+      if (connection !== undefined) this.drive(peer, connection, deliver, message)
+    }
+  }
+
+  /**
+   * The socket's connection while it has not ended. The first read of its attachment in an instance means the
+   * object was woken for it. A socket whose attachment is missing or not ours is refused: closed with 1011 and
+   * logged, and never driven.
+   */
+  private connectionOf(ws: WebSocket): RoomConnection | undefined {
+    let connection = this.connections.get(ws)
+    if (connection === undefined) {
+      const attachment = attachmentOf(ws)
+      if (typeof attachment === "string") {
+        this.refuse(ws, attachment)
+        return undefined
+      }
+      attachment.wakes++
+      connection = { attachment, machine: resume(attachment.state) }
+      this.connections.set(ws, connection)
+    }
+    return connection === null || connection.machine.state.phase === "ended" ? undefined : connection
+  }
+
+  /** How many behaviours a socket has, without counting a wake for it; a refused socket has none. */
+  private behavioursOf(ws: WebSocket): number {
+    const known = this.connections.get(ws)
+    if (known !== undefined) return known === null ? 0 : known.attachment.behaviours.length
+    const attachment = attachmentOf(ws)
+    if (typeof attachment !== "string") return attachment.behaviours.length
+    this.refuse(ws, attachment)
+    return 0
+  }
+
+  /**
+   * The text message "ping" is answered by the runtime exactly as the echo would, without waking the object; the
+   * answer is the object's, so it is off while a socket of the room has behaviours (it would not stall or delay).
+   */
+  private answerPings(server: WebSocket, attachment: ConnectionAttachment): void {
+    if (attachment.behaviours.length > 0) {
+      this.ctx.setWebSocketAutoResponse()
+    } else if (this.ctx.getWebSockets().every((ws) => ws === server || this.behavioursOf(ws) === 0)) {
+      const prefix = attachment.config.prefix ?? ""
+      this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${prefix}ping`))
+    }
+  }
+
+  /** A socket this room cannot drive: closed with 1011 and logged, once per instance. */
+  private refuse(ws: WebSocket, problem: AttachmentProblem): void {
+    this.drop(ws)
+    const line = Effect.logError("room socket without an attachment of ours, closed with 1011").pipe(
+      Effect.annotateLogs({ attachment: problem, closeCode: 1011 })
+    )
+    this.writing.push(this.log(line))
+  }
+
+  /**
+   * A step of this socket threw: the machine fails it (1011 unless a close frame was sent, its log line); if even
+   * that throws, the socket is dropped with 1011. The room's other sockets are not touched.
+   */
+  private abandon(ws: WebSocket, connection: RoomConnection, cause: unknown): void {
+    this.writing.push(this.log(Effect.logError("echo failed", Cause.die(cause))))
+    try {
+      this.carryOut(ws, connection, fail(connection.machine, connection.attachment.config, Date.now()))
+    } catch {
+      this.drop(ws)
+    }
+  }
+
+  /** Stops driving a socket, and closes it with 1011 unless the runtime has closed or failed it already. */
+  private drop(ws: WebSocket): void {
+    this.connections.set(ws, null)
+    this.awake.delete(ws)
+    this.dirty.delete(ws)
+    if (ws.readyState === WEBSOCKET_CLOSED) return
+    try {
+      ws.close(1011, "internal error")
+    } catch {
+      // A socket the runtime failed refuses a close: there is nobody to send it to.
+    }
+  }
+
+  /**
+   * What the current event leaves for the runtime to wait for: the alarm its steps asked for (one storage call at
+   * most, none when the alarm is due by then) and its log lines. Called once at the end of every event.
+   */
+  private settle(): Promise<void> | undefined {
+    const at = this.alarmWanted
+    this.alarmWanted = Number.POSITIVE_INFINITY
+    if (at < Number.POSITIVE_INFINITY) {
+      const alarm = this.alarmBy(at)
+      if (alarm !== undefined) this.writing.push(alarm)
+    }
+    if (this.writing.length === 0) return undefined
+    return Promise.all(this.writing.splice(0)).then(() => undefined)
+  }
+
+  /**
+   * Sets the alarm for `due` unless it is already due by then: no storage call when the cache knows it is, one
+   * otherwise. A new instance reads the stored alarm once, however many events ask before the read is back.
+   */
+  private alarmBy(due: number): Promise<void> | undefined {
+    if (this.alarmAt === undefined) {
+      this.readingAlarm ??= this.ctx.storage.getAlarm().then((stored) => {
+        if (this.alarmAt === undefined) this.alarmAt = stored
+      })
+      return this.readingAlarm.then(() => this.alarmBy(due))
+    }
+    if (this.alarmAt !== null && this.alarmAt <= due) return undefined
+    this.alarmAt = due
+    return this.ctx.storage.setAlarm(due)
+  }
+
+  /**
+   * Wakes this instance at `at` for the sockets only it can wake. One timer serves them all; while it is pending
+   * the object stays in memory (at most `delay_ms`, 10 s, for delayed echoes; up to the idle timeout for a stalled
+   * socket's owed answer).
+   */
+  private wakeBy(at: number): void {
+    if (this.timer !== undefined && this.timerAt <= at) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()))
+  }
+
+  private wake(): void {
+    this.timer = undefined
+    this.timerAt = Number.POSITIVE_INFINITY
+    for (const ws of [...this.awake]) {
+      const connection = this.connections.get(ws)
+      if (connection === undefined || connection === null || connection.machine.state.phase === "ended") {
+        this.awake.delete(ws)
+      } else this.drive(ws, connection, tickStep, undefined)
+    }
+    this.settleLater()
   }
 
   /**
@@ -167,143 +356,22 @@ export class EchoRoom extends DurableObject<Env> {
   private flush(): void {
     this.flushing = undefined
     for (const ws of this.dirty) {
-      const socket = this.sockets.get(ws)
-      // An ended socket's attachment was written when it ended; it may be closed by now.
-      if (socket !== undefined && !socket.ended) ws.serializeAttachment(socket)
+      const connection = this.connections.get(ws)
+      // An ended socket's attachment was written when it ended.
+      if (connection === undefined || connection === null || connection.machine.state.phase === "ended") continue
+      try {
+        ws.serializeAttachment(connection.attachment)
+      } catch (cause) {
+        this.abandon(ws, connection, cause)
+      }
     }
     this.dirty.clear()
+    this.settleLater()
   }
 
-  /** Sets the alarm for `due` unless it is already due by then: one storage call when the cache knows. */
-  private async alarmBy(due: number): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm()
-    if (this.alarmAt !== null && this.alarmAt <= due) return
-    this.alarmAt = due
-    await this.ctx.storage.setAlarm(due)
+  /** `settle` for a timer's callback, which has no event to hand its work to. */
+  private settleLater(): void {
+    const work = this.settle()
+    if (work !== undefined) this.ctx.waitUntil(work)
   }
-
-  /** Sends what opens a socket with behaviours: its info, its greeting, and a close asked for at once. */
-  private open(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, { info, scenario }: SocketPlan): void {
-    if (behaviour.stall) return
-    const now = Date.now()
-    if (info !== undefined) {
-      this.send(ws, socket, connectionInfo(info, socket.protocol, socket.id), now)
-    }
-    if (scenario?.greeting !== undefined) this.send(ws, socket, scenario.greeting, now)
-    if (behaviour.close !== undefined && closeAfterEchoes(behaviour.close) === 0) this.sendClose(ws, behaviour)
-    this.save(ws)
-  }
-
-  /**
-   * The pushes and the timed close of a socket that are due at `now`, in the order they were due: an alarm that
-   * comes late (a busy object) sends the pushes that were due before the close, then the close.
-   */
-  private runDue(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, now: number): void {
-    if (behaviour.stall || behaviour.closeSent !== undefined) return
-    const closeAt = behaviour.closeAt > 0 ? behaviour.closeAt : Number.POSITIVE_INFINITY
-    const push = behaviour.push
-    let changed = false
-    while (push !== undefined && behaviour.pushAt > 0 && behaviour.pushAt <= Math.min(now, closeAt)) {
-      this.send(ws, socket, push.text, now)
-      behaviour.pushesLeft--
-      behaviour.pushAt = behaviour.pushesLeft > 0 ? behaviour.pushAt + push.everyMs : 0
-      changed = true
-    }
-    if (closeAt <= now) {
-      this.sendClose(ws, behaviour)
-      changed = true
-    }
-    if (changed) this.save(ws)
-  }
-
-  /** An echo for a socket with behaviours, after its `delay_ms` (a timer: it keeps the object awake ≤ 10 s). */
-  private deliver(ws: WebSocket, socket: RoomSocket, reply: Message): void {
-    const behaviour = socket.behaviour
-    if (behaviour === null || behaviour.stall) return
-    if (behaviour.delayMs === 0) this.echo(ws, socket, behaviour, reply)
-    else {
-      setTimeout(() => {
-        this.echo(ws, socket, behaviour, reply)
-        this.save(ws)
-      }, behaviour.delayMs)
-    }
-  }
-
-  /** Sends an echo, counted for `close_after`: the close goes out after the last echo asked for. */
-  private echo(ws: WebSocket, socket: RoomSocket, behaviour: RoomBehaviour, reply: Message): void {
-    if (socket.ended || behaviour.closeSent !== undefined || ws.readyState !== WEBSOCKET_OPEN) return
-    this.send(ws, socket, reply, Date.now())
-    behaviour.echoes++
-    if (behaviour.close !== undefined && behaviour.echoes === closeAfterEchoes(behaviour.close)) {
-      this.sendClose(ws, behaviour)
-    }
-  }
-
-  private send(ws: WebSocket, socket: RoomSocket, message: Message, now: number): void {
-    ws.send(message)
-    countSent(socket.traffic, message, now)
-  }
-
-  /** Starts the closing handshake asked for; the connection ends (and is logged) when the peer answers. */
-  private sendClose(ws: WebSocket, behaviour: RoomBehaviour): void {
-    if (behaviour.close === undefined) return
-    behaviour.closeSent = behaviour.close.frame
-    ws.close(behaviour.close.frame.code, behaviour.close.frame.reason)
-  }
-
-  /** A socket's attachment; reading it in a new instance means the object was woken for this socket. */
-  private socketOf(ws: WebSocket): RoomSocket {
-    const cached = this.sockets.get(ws)
-    if (cached !== undefined) return cached
-    const socket = ws.deserializeAttachment() as RoomSocket
-    socket.wakes++
-    this.sockets.set(ws, socket)
-    return socket
-  }
-
-  /** A socket's behaviours, without counting a wake for it. */
-  private behaviourOf(ws: WebSocket): RoomBehaviour | null {
-    return (this.sockets.get(ws) ?? (ws.deserializeAttachment() as RoomSocket)).behaviour
-  }
-
-  /**
-   * Marks the socket ended in its attachment, sends or answers the close frame when `close` (not when the
-   * runtime already failed the socket), and writes the connection's log line. A socket that was sent a close on
-   * request ends with that close: it is not sent again, and the log line names it.
-   */
-  private end(
-    ws: WebSocket,
-    socket: RoomSocket,
-    peer: CloseFrame | undefined,
-    reply: CloseFrame,
-    close: boolean
-  ): Promise<void> {
-    return AppRuntime.runPromise(
-      Effect.zipRight(
-        Effect.sync(() => {
-          socket.ended = true
-          ws.serializeAttachment(socket)
-          if (close && socket.behaviour?.closeSent === undefined) ws.close(reply.code, reply.reason)
-        }),
-        connectionEnded({
-          connection: socket.id,
-          protocol: socket.protocol,
-          durationMs: Date.now() - socket.openedAt,
-          stats: statsOf(socket.traffic),
-          peer,
-          reply: socket.behaviour?.closeSent ?? reply,
-          extra:
-            socket.behaviour === null
-              ? { wakes: socket.wakes }
-              : { wakes: socket.wakes, behaviours: socket.behaviour.behaviours }
-        })
-      ).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
-    )
-  }
-}
-
-/** When a socket's next push or timed close is due; infinity for none. */
-const dueOf = (behaviour: RoomBehaviour | null): number => {
-  if (behaviour === null || behaviour.stall || behaviour.closeSent !== undefined) return Number.POSITIVE_INFINITY
-  return Math.min(behaviour.pushAt || Number.POSITIVE_INFINITY, behaviour.closeAt || Number.POSITIVE_INFINITY)
 }

@@ -11,7 +11,7 @@ import {
 } from "../domain/HttpError.js"
 import { isOriginAllowed } from "../domain/Origin.js"
 import { isScenario, parseScenario, type Scenario } from "../domain/Scenario.js"
-import { chooseSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
+import { chooseSubprotocol, oversizedSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 import { isRuntimeUpgradable, isWebSocketUpgrade } from "../domain/Upgrade.js"
 import type { EchoSettings } from "../services/EchoConfig.js"
 import type { UpgradeOptions } from "../services/WebSocketService.js"
@@ -28,7 +28,8 @@ export type UpgradeSettings = Pick<
 /**
  * Every check a WebSocket handshake passes before a socket exists, in order: the method (405), the `Upgrade`
  * header (426, or 400 where the runtime could not send a 101), `Sec-WebSocket-Version` when present (426 unless
- * 13), the `Origin` (403) and the subprotocols offered (400). Succeeds with the subprotocol chosen from the client's
+ * 13), the `Origin` (403) and the subprotocols offered (400, for one over `MAX_SUBPROTOCOL_BYTES` too: the socket
+ * keeps the one it agrees to, in a room within its attachment). Succeeds with the subprotocol chosen from the client's
  * offers, if it made any. The answer is an `Exit`, an `Effect` that has already run: checking costs no fiber. Every
  * upgrade runs exactly these, once: the echo's and `HttpServerRequest.upgrade`'s under `toFetchHandler`.
  */
@@ -48,6 +49,8 @@ export const checkHandshake = (
   if (!isOriginAllowed(settings, origin)) return Exit.fail(new OriginNotAllowed({ origin }))
   const header = headers.get("sec-websocket-protocol")
   if (header === null) return Exit.succeed(undefined)
+  const tooLong = oversizedSubprotocol(header)
+  if (tooLong !== undefined) return Exit.fail(new InvalidSubprotocol({ header, tooLong }))
   const offered = parseSubprotocols(header)
   if (offered === undefined) return Exit.fail(new InvalidSubprotocol({ header }))
   const protocol = chooseSubprotocol(offered, settings.protocols)

@@ -4,8 +4,9 @@ import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
+import { byteLength, MAX_PREFIX_BYTES } from "../domain/Message.js"
 import { normalizeOrigin } from "../domain/Origin.js"
-import { parseSubprotocols } from "../domain/Subprotocol.js"
+import { MAX_SUBPROTOCOL_BYTES, oversizedSubprotocol, parseSubprotocols } from "../domain/Subprotocol.js"
 
 /** The platform's own cap on a WebSocket message: 32 MiB. */
 export const PLATFORM_MAX_MESSAGE_BYTES = 33_554_432
@@ -111,11 +112,35 @@ const oneOf = <A extends string>(name: string, values: ReadonlyArray<A>, fallbac
     })
   )
 
+/** The echo's prefix: at most `MAX_PREFIX_BYTES`, since each socket of a room keeps it in its attachment. */
+const prefix = (name: string, fallback: string): Config.Config<string> =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((text) => {
+      const bytes = byteLength(text)
+      return bytes <= MAX_PREFIX_BYTES
+        ? Either.right(text)
+        : Either.left(
+            ConfigError.InvalidData([name], `${name} must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes, got ${bytes}`)
+          )
+    })
+  )
+
+/** The subprotocols the server speaks: tokens of at most `MAX_SUBPROTOCOL_BYTES`, the longest it agrees to. */
 const protocols = (name: string): Config.Config<ReadonlyArray<string>> =>
   Config.string(name).pipe(
     Config.withDefault(""),
     Config.mapOrFail((text) => {
       if (text.trim() === "") return Either.right([])
+      const tooLong = oversizedSubprotocol(text)
+      if (tooLong !== undefined) {
+        return Either.left(
+          ConfigError.InvalidData(
+            [name],
+            `${name} must list subprotocols of at most ${MAX_SUBPROTOCOL_BYTES} bytes, got one of ${tooLong} bytes`
+          )
+        )
+      }
       return Either.fromNullable(parseSubprotocols(text), () =>
         ConfigError.InvalidData(
           [name],
@@ -139,7 +164,7 @@ const LOG_LEVELS = {
  * `ECHO_BACKEND`, `LOG_LEVEL`, `TEST_BEHAVIOURS` and `MAX_ROOM_SOCKETS`.
  */
 export const config: Config.Config<EchoSettings> = Config.all({
-  prefix: Config.string("ECHO_PREFIX").pipe(Config.withDefault(defaults.prefix)),
+  prefix: prefix("ECHO_PREFIX", defaults.prefix),
   maxMessageBytes: integer("MAX_MESSAGE_BYTES", 1, PLATFORM_MAX_MESSAGE_BYTES, defaults.maxMessageBytes),
   allowedOrigins: origins("ALLOWED_ORIGINS"),
   requireOrigin: boolean("REQUIRE_ORIGIN", defaults.requireOrigin),

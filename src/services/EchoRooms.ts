@@ -1,11 +1,10 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { CloseFrame } from "../domain/CloseFrame.js"
+import type { ConnectionAttachment } from "../domain/ConnectionMachine.js"
 import type { RequestInfo } from "../domain/RequestInfo.js"
-import type { Scenario, ScenarioClose, ScenarioPush } from "../domain/Scenario.js"
-import type { Limits, Traffic } from "../domain/Traffic.js"
-import { makeTraffic } from "../domain/Traffic.js"
+import type { Scenario } from "../domain/Scenario.js"
+import type { Limits } from "../domain/Traffic.js"
 import { socketPair } from "./WebSocketService.js"
 
 /** What the Worker hands to a room with each socket: everything the socket is echoed with. */
@@ -23,45 +22,6 @@ export interface SocketPlan {
   readonly scenario?: Scenario
   /** What `info=true` reports. */
   readonly info?: RequestInfo | undefined
-}
-
-/**
- * What a socket's scenario needs after the upgrade, kept in its attachment: when its pushes and its close are
- * due, and how many echoes it has sent.
- */
-export interface RoomBehaviour {
-  readonly behaviours: ReadonlyArray<string>
-  readonly delayMs: number
-  readonly close: ScenarioClose | undefined
-  readonly push: ScenarioPush | undefined
-  readonly stall: boolean
-  readonly broadcast: boolean
-  /** Echoes sent so far, for `close_after`. */
-  echoes: number
-  pushesLeft: number
-  /** When the next push is due (ms); 0 for none. */
-  pushAt: number
-  /** When the timed close is due (ms); 0 for none. */
-  closeAt: number
-  /** The close frame this socket was sent on request, once it was. */
-  closeSent: CloseFrame | undefined
-}
-
-/**
- * What a socket of a room keeps across hibernation, as its attachment: its
- * plan, its id, when it opened, its traffic, how many times its object was
- * woken for it, and whether it has ended. Nothing else about a socket lives in
- * the object.
- */
-export interface RoomSocket extends Omit<SocketPlan, "scenario" | "info" | "maxSockets" | "room"> {
-  readonly id: string
-  readonly openedAt: number
-  readonly traffic: Traffic
-  wakes: number
-  /** Set once the connection has ended (and was logged). */
-  ended: boolean
-  /** The scenario's state; null for the echo alone. */
-  readonly behaviour: RoomBehaviour | null
 }
 
 /** The request header that carries the plan from the Worker to the room. */
@@ -88,11 +48,16 @@ export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
       open: (request, plan, room) =>
         Effect.promise(() => {
           const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
-          const headers = new Headers(request.headers)
-          headers.set(PLAN_HEADER, headerJson(plan))
-          return namespace.get(id).fetch(request.url, { method: "GET", headers })
+          return namespace.get(id).fetch(roomRequest(request, plan))
         })
     })
+}
+
+/** The request a room gets for an upgrade: the client's, as a GET, with the plan the Worker made for it. */
+export const roomRequest = (request: Request, plan: SocketPlan): Request => {
+  const headers = new Headers(request.headers)
+  headers.set(PLAN_HEADER, headerJson(plan))
+  return new Request(request.url, { method: "GET", headers })
 }
 
 /** The plan the Worker sent with an upgrade to a room. */
@@ -105,45 +70,78 @@ export const planOf = (request: Request): SocketPlan => {
 /** The tag of a room's broadcast sockets (`ctx.getWebSockets(BROADCAST)`). */
 export const BROADCAST = "broadcast"
 
-const behaviourOf = (scenario: Scenario | undefined, now: number): RoomBehaviour | null => {
-  if (scenario === undefined) return null
-  const { behaviours, delayMs, close, push, stall, broadcast } = scenario
-  return {
-    behaviours,
-    delayMs,
-    close,
-    push,
-    stall,
-    broadcast,
-    echoes: 0,
-    pushesLeft: push?.count ?? 0,
-    pushAt: push === undefined ? 0 : now + push.everyMs,
-    closeAt: close?.afterMs === undefined ? 0 : now + close.afterMs,
-    closeSent: undefined
-  }
-}
-
 /**
- * Inside a room: creates the socket pair, hands the server end to the runtime
- * as a hibernatable socket (tagged `BROADCAST` for a broadcast) with its
- * attachment, and returns the 101 with the server end and its attachment.
+ * Inside a room: creates the socket pair, writes the server end's attachment, then hands the server end to the
+ * runtime as a hibernatable socket (tagged `BROADCAST` for a broadcast), and returns the 101 with the server end.
+ * The attachment goes first: `serializeAttachment` works before `acceptWebSocket` (measured in workerd), so a write
+ * that throws leaves no socket in the room, and the caller refuses the upgrade with nothing half-accepted.
  */
 export const acceptInRoom = (
   ctx: DurableObjectState,
-  { scenario, info: _info, maxSockets: _maxSockets, room: _room, ...plan }: SocketPlan,
-  now: number
-): { readonly response: Response; readonly server: WebSocket; readonly socket: RoomSocket } => {
-  const { server, response } = socketPair(plan.protocol)
-  const socket: RoomSocket = {
-    ...plan,
-    id: crypto.randomUUID(),
-    openedAt: now,
-    traffic: makeTraffic(plan.limits, now),
-    wakes: 0,
-    ended: false,
-    behaviour: behaviourOf(scenario, now)
+  attachment: ConnectionAttachment
+): { readonly response: Response; readonly server: WebSocket } => {
+  const { server, response } = socketPair(attachment.protocol ?? undefined)
+  server.serializeAttachment(attachment)
+  ctx.acceptWebSocket(server, attachment.config.broadcast ? [BROADCAST] : [])
+  return { response, server }
+}
+
+/** What is wrong with a socket's attachment when the room cannot drive it: there is none, or it is not ours. */
+export type AttachmentProblem = "missing" | "foreign"
+
+/**
+ * A socket's attachment, when it is a `ConnectionAttachment`; otherwise what is wrong with it. Never throws: a
+ * socket accepted by other code, or by an older version of this one, must not take its room down.
+ */
+export const attachmentOf = (ws: WebSocket): ConnectionAttachment | AttachmentProblem => {
+  let value: unknown
+  try {
+    value = ws.deserializeAttachment()
+  } catch {
+    return "foreign"
   }
-  ctx.acceptWebSocket(server, scenario?.broadcast === true ? [BROADCAST] : [])
-  server.serializeAttachment(socket)
-  return { response, server, socket }
+  if (value === null || value === undefined) return "missing"
+  return isConnectionAttachment(value) ? value : "foreign"
+}
+
+const PHASES: ReadonlyArray<unknown> = ["open", "closing", "answering", "ended"]
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const isNumber = (value: unknown): value is number => typeof value === "number"
+
+/**
+ * Whether a value has the shape of a `ConnectionAttachment`, as far as the connection machine reads it: the
+ * fields of the attachment, of its config and of its state, each of its type.
+ */
+export const isConnectionAttachment = (value: unknown): value is ConnectionAttachment => {
+  if (!isRecord(value)) return false
+  const { id, protocol, wakes, behaviours, config, state } = value
+  if (typeof id !== "string" || (protocol !== null && typeof protocol !== "string") || !isNumber(wakes)) return false
+  if (!Array.isArray(behaviours) || !isRecord(config) || !isRecord(state)) return false
+  const { limits, close, push } = config
+  const configured =
+    (config.prefix === null || typeof config.prefix === "string") &&
+    isRecord(limits) &&
+    isNumber(limits.maxMessageBytes) &&
+    isNumber(limits.maxMessagesPerSecond) &&
+    isNumber(config.idleTimeoutMs) &&
+    isNumber(config.delayMs) &&
+    (close === null || (isRecord(close) && isRecord(close.frame) && isNumber(close.frame.code))) &&
+    (push === null || (isRecord(push) && typeof push.text === "string" && isNumber(push.everyMs))) &&
+    typeof config.stall === "boolean" &&
+    typeof config.broadcast === "boolean"
+  const { traffic } = state
+  return (
+    configured &&
+    PHASES.includes(state.phase) &&
+    isNumber(state.openedAt) &&
+    isRecord(traffic) &&
+    isNumber(traffic.messagesIn) &&
+    isNumber(traffic.lastActivity) &&
+    (traffic.bucket === null || isRecord(traffic.bucket)) &&
+    isNumber(state.echoes) &&
+    isNumber(state.pushesLeft)
+  )
 }

@@ -26,7 +26,7 @@ import {
   worstCaseAttachment
 } from "../../src/domain/ConnectionMachine.js"
 import { byteLength, MAX_PREFIX_BYTES } from "../../src/domain/Message.js"
-import { isScenario, MAX_SCENARIO_TEXT_BYTES, parseScenario } from "../../src/domain/Scenario.js"
+import { behaviourParameters, isScenario, MAX_SCENARIO_TEXT_BYTES, parseScenario } from "../../src/domain/Scenario.js"
 import { MAX_SUBPROTOCOL_BYTES } from "../../src/domain/Subprotocol.js"
 
 const T0 = 1_000_000
@@ -593,12 +593,13 @@ describe("ConnectionMachine: step and state", () => {
 })
 
 describe("ConnectionMachine: what a Durable Object keeps fits its attachment", () => {
-  it("defect: the worst case (longest subprotocol, prefix, push text, reasons; longest numbers) is under 16 KiB", async () => {
+  it("defect: the worst case (every field at its longest, every behaviour named) is under 16 KiB", async () => {
     const worst = worstCaseAttachment()
     expect(worst.protocol).toHaveLength(MAX_SUBPROTOCOL_BYTES)
     expect(byteLength(worst.config.prefix ?? "")).toBe(MAX_PREFIX_BYTES)
     expect(byteLength(worst.config.push?.text ?? "")).toBe(MAX_SCENARIO_TEXT_BYTES)
     expect(byteLength(worst.state.answer?.reason ?? "")).toBe(MAX_CLOSE_REASON_BYTES)
+    expect(worst.behaviours).toEqual(behaviourParameters)
     const json = new TextEncoder().encode(JSON.stringify(worst)).length
     // The runtime's limit is on V8's serialisation (serializeAttachment), which Node's `v8.serialize` writes too.
     const v8: { serialize: (value: unknown) => Uint8Array } = await import(nodeV8)

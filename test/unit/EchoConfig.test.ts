@@ -49,6 +49,23 @@ describe("EchoConfig", () => {
     })
   )
 
+  it.effect("takes a prefix and subprotocols of up to 256 bytes, and refuses longer ones, naming the limit", () =>
+    Effect.gen(function* () {
+      // Each socket of a room keeps the prefix and its subprotocol in its attachment.
+      const longest = `€${"e".repeat(253)}`
+      assert.deepStrictEqual(yield* load({ ECHO_PREFIX: longest }), Exit.succeed({ ...defaults, prefix: longest }))
+      const prefix = failure(yield* load({ ECHO_PREFIX: `€${"e".repeat(254)}` }))
+      assert.include(prefix, "ECHO_PREFIX must be at most 256 UTF-8 bytes, got 257")
+      const protocol = "p".repeat(256)
+      assert.deepStrictEqual(
+        yield* load({ PROTOCOLS: `chat, ${protocol}` }),
+        Exit.succeed({ ...defaults, protocols: ["chat", protocol] })
+      )
+      const protocols = failure(yield* load({ PROTOCOLS: `chat, ${protocol}p` }))
+      assert.include(protocols, "PROTOCOLS must list subprotocols of at most 256 bytes, got one of 257 bytes")
+    })
+  )
+
   it.effect("refuses a limit outside 1..33554432, naming the variable and the range", () =>
     Effect.gen(function* () {
       for (const bad of ["0", "33554433", "-5", "1.5", "abc", "", "1e3", "0x10"]) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest"
-import { chooseSubprotocol, parseSubprotocols } from "../../src/domain/Subprotocol.js"
+import {
+  chooseSubprotocol,
+  MAX_SUBPROTOCOL_BYTES,
+  oversizedSubprotocol,
+  parseSubprotocols
+} from "../../src/domain/Subprotocol.js"
 
 describe("parseSubprotocols", () => {
   it("reads a list of tokens in the client's order, however it is spaced or split over lines", () => {
@@ -15,6 +20,19 @@ describe("parseSubprotocols", () => {
     for (const header of ["", " ", ",", " , ,", "a b", "chat;v=1", 'say"hi"', "a/b", "(x)", "é", "a,,a", "x, x"]) {
       expect(parseSubprotocols(header), header).toBeUndefined()
     }
+  })
+})
+
+describe("oversizedSubprotocol", () => {
+  it("names the UTF-8 size of the first element over 256 bytes, a token or not, and nothing when none is", () => {
+    expect(MAX_SUBPROTOCOL_BYTES).toBe(256)
+    expect(oversizedSubprotocol("chat, graphql-ws")).toBeUndefined()
+    expect(oversizedSubprotocol(`chat, ${"p".repeat(256)}`)).toBeUndefined()
+    expect(oversizedSubprotocol(`chat, ${"p".repeat(257)}, ${"q".repeat(300)}`)).toBe(257)
+    expect(oversizedSubprotocol(` ${"p".repeat(20_000)} `)).toBe(20_000)
+    expect(oversizedSubprotocol(`a b ${"é".repeat(200)}`)).toBe(404)
+    // 86 characters can reach 258 bytes: the short cut stops below that.
+    expect(oversizedSubprotocol("€".repeat(86))).toBe(258)
   })
 })
 

@@ -48,6 +48,31 @@ describe("subprotocols, with PROTOCOLS empty (wrangler.toml)", () => {
   })
 })
 
+describe("the longest subprotocol (MAX_SUBPROTOCOL_BYTES)", () => {
+  it("defect: one request takes a room down: a token over 256 bytes is refused with 400, and the room still serves", async () => {
+    const text = "g".repeat(1024)
+    const path = `/echo?room=r&greeting=${text}&push=${text}`
+    // A socket keeps the subprotocol it agreed to (in a room, within its attachment of at most 16 KiB).
+    const refused = await SELF.fetch(`http://echo.test${path}`, { headers: offer("p".repeat(20_000)) })
+    expect(refused.status).toBe(400)
+    expect(refused.webSocket).toBeNull()
+    expect(await refused.json()).toEqual({
+      error: "Sec-WebSocket-Protocol tokens must be at most 256 bytes, got one of 20000 bytes",
+      code: "INVALID_SUBPROTOCOL"
+    })
+    const longest = "p".repeat(256)
+    const response = await SELF.fetch(`http://echo.test${path}`, { headers: offer(longest) })
+    expect(response.status).toBe(101)
+    expect(response.headers.get("sec-websocket-protocol")).toBe(longest)
+    const client = new Client(response.webSocket as WebSocket)
+    expect(await client.next()).toBe(text)
+    client.socket.send("still here")
+    // The push comes a second after the upgrade, the echo at once: either may come first on a busy machine.
+    expect([await client.next(), await client.next()].sort()).toEqual(["echo: still here", text].sort())
+    await client.close(1000)
+  })
+})
+
 describe("subprotocols, with PROTOCOLS = mqtt, chat", () => {
   const handler = serviceWith({ protocols: ["mqtt", "chat"] })
   const upgrade = (protocols: string) => handler(new Request("http://echo.test/echo", { headers: offer(protocols) }))
