@@ -4,16 +4,14 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
-import { ABNORMAL_CLOSURE, type CloseFrame, messageTooBig } from "../domain/CloseFrame.js"
+import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
 import { type ConnectionEnd, type Input, logFields, type Opening } from "../domain/ConnectionMachine.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
-import { rateLimited } from "../domain/RateLimit.js"
 import { connectionInfo, type RequestInfo } from "../domain/RequestInfo.js"
 import { isPlainEcho, noScenario, type Scenario } from "../domain/Scenario.js"
-import type { ConnectionStats } from "../domain/Traffic.js"
 import { type Driver, driverOf, messagesOf } from "../services/ConnectionDriver.js"
 import type { Pipeline } from "../services/EchoConfig.js"
-import { type Connection, isConnectionEnded, type LimitExceeded } from "../services/WebSocketService.js"
+import { type Connection, isConnectionEnded } from "../services/WebSocketService.js"
 
 /**
  * How a connection ended: the peer's close frame (if it sent one), the close frame the server sent (none when the
@@ -24,10 +22,6 @@ export interface Ending {
   readonly reply: CloseFrame | undefined
   readonly end: ConnectionEnd
 }
-
-/** The close frame for a limit that was exceeded: 1009 for size, 1008 for rate. */
-export const limitReply = (exceeded: LimitExceeded): CloseFrame =>
-  exceeded._tag === "MessageTooLarge" ? messageTooBig : rateLimited
 
 /**
  * What a program's end tells the connection's machine: done (a close owed to the peer goes out), interrupted
@@ -78,31 +72,6 @@ const supervise = <E>(
   Effect.flatMap(superviseExit(connection, pump, extra), ({ exit }) =>
     Exit.isFailure(exit) && endOf(exit)._tag === "Fail" ? Effect.logError("echo failed", exit.cause) : Effect.void
   ).pipe(Effect.catchAllCause((cause) => Effect.logError("echo failed", cause)))
-
-/**
- * The one log line of a connection, written when it ends, in every pipeline and backend: its id, subprotocol,
- * duration, traffic and both close codes (never message contents), and any `extra` fields of the backend.
- */
-export const connectionEnded = (ending: {
-  readonly connection: string
-  readonly protocol: string | undefined
-  readonly durationMs: number
-  readonly stats: ConnectionStats
-  readonly peer: CloseFrame | undefined
-  readonly reply: CloseFrame
-  readonly extra?: Record<string, unknown> | undefined
-}): Effect.Effect<void> =>
-  Effect.logInfo("connection ended").pipe(
-    Effect.annotateLogs({
-      connection: ending.connection,
-      protocol: ending.protocol ?? null,
-      durationMs: ending.durationMs,
-      ...ending.stats,
-      peerCloseCode: ending.peer?.code ?? null,
-      closeCode: ending.reply.code,
-      ...ending.extra
-    })
-  )
 
 /**
  * The one log line of a connection, from the step of its machine that ended it (`logFields`): the same line in
