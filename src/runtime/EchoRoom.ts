@@ -105,7 +105,8 @@ export class EchoRoom extends DurableObject<Env> {
     // An object of its own (no room) is new: it has no alarm yet, and one storage call sets it.
     if (plan.room === undefined) this.alarmAt ??= null
     try {
-      this.carryOut(server, connection, machine.out)
+      // The attachment was written with the state `open` left (its opening messages counted): nothing to save.
+      this.carryOut(server, connection, machine.out, true)
     } catch (cause) {
       this.abandon(server, connection, cause)
     }
@@ -176,27 +177,30 @@ export class EchoRoom extends DurableObject<Env> {
   /**
    * What a step asks, in order: its messages, then its close frame; the wake it needs (this instance's timer, or
    * the alarm); then, for the step that ended the connection, its attachment written at once and its one log line,
-   * and otherwise its attachment marked changed.
+   * and otherwise its attachment marked changed (unless it was just `written`).
    */
-  private carryOut(ws: WebSocket, { attachment, machine }: RoomConnection, out: Output): void {
-    for (const message of out.send) ws.send(message)
+  private carryOut(ws: WebSocket, { attachment, machine }: RoomConnection, out: Output, written = false): void {
+    const send = out.send
+    for (let i = 0; i < send.length; i++) ws.send(send[i] as Message)
     if (out.close !== null) ws.close(out.close.code, out.close.reason)
     const at = out.nextWakeAt
     if (at !== null && (machine.delayed.length > 0 || machine.state.phase === "answering")) {
       this.awake.add(ws)
       this.wakeBy(at)
     } else {
-      this.awake.delete(ws)
+      if (this.awake.size > 0) this.awake.delete(ws)
       if (at !== null && at < this.alarmWanted) this.alarmWanted = at
     }
     const end = out.ended
     if (end === null) {
-      this.save(ws)
+      if (!written) this.save(ws)
     } else {
       this.dirty.delete(ws)
       ws.serializeAttachment(attachment)
       const { id, protocol, wakes, behaviours } = attachment
-      this.writing.push(this.log(logEnded(end, id, protocol ?? undefined, { wakes, behaviours })))
+      // The behaviours' names as the Worker's shapes log them: only when there are some.
+      const extra = behaviours.length === 0 ? { wakes } : { wakes, behaviours }
+      this.writing.push(this.log(logEnded(end, id, protocol ?? undefined, extra)))
     }
   }
 
