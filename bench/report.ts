@@ -81,7 +81,8 @@ const MODES: ReadonlyArray<readonly [string, string, string]> = [
   ["plain-do/plain", "T5", "T2"],
   // With --targets ...,T3-ref,T3h-ref --reference dist-of-another-commit/worker.js: each pipeline against its old build.
   ["this build/reference build", "T3", "T3-ref"],
-  ["this build/reference build, handler", "T3h", "T3h-ref"]
+  ["this build/reference build, handler", "T3h", "T3h-ref"],
+  ["this build/reference build, durable object", "T6", "T6-ref"]
 ]
 
 /** Each ratio is taken within one repetition (the two targets ran back to back), then the median is taken. */
@@ -179,6 +180,20 @@ const SPECS: ReadonlyArray<{
     figure: "msgsPerServerCpuSec",
     num: "T3h",
     den: "T3h-ref"
+  },
+  {
+    name: "this build/reference build, durable object msgs/s",
+    workload: CLOSED_100,
+    figure: "msgsPerSec",
+    num: "T6",
+    den: "T6-ref"
+  },
+  {
+    name: "this build/reference build, durable object msgs per server-CPU-s",
+    workload: CLOSED_100,
+    figure: "msgsPerServerCpuSec",
+    num: "T6",
+    den: "T6-ref"
   },
   {
     name: "this build/reference build msgs per server-CPU-s",
@@ -411,7 +426,11 @@ export const headlineLines = (result: Result): string[] => {
     `${value("rpc/plain-ndjson calls/s")}   ${value("rpc/plain-ndjson calls per server-CPU-s")}`
   ]
   // Side by side (--reference): each pipeline against its own old build, every figure both ran.
-  for (const name of ["this build/reference build", "this build/reference build, handler"]) {
+  for (const name of [
+    "this build/reference build",
+    "this build/reference build, handler",
+    "this build/reference build, durable object"
+  ]) {
     const figures = REFERENCE_FIGURES.filter((figure) => result.ratios.some((r) => r.name === `${name} ${figure}`))
     if (figures.length > 0) lines.push(`${name}: ${figures.map((figure) => value(figure, "", name)).join("   ")}`)
   }

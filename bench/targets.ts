@@ -36,6 +36,7 @@ export type TargetId =
   | "T3-dev"
   | "T3-ref"
   | "T3h-ref"
+  | "T6-ref"
 
 export const LABELS: Record<TargetId, string> = {
   T0: "T0 raw TCP echo (node:net)",
@@ -51,7 +52,8 @@ export const LABELS: Record<TargetId, string> = {
   "T2-dev": "T2 plain Worker, wrangler dev",
   "T3-dev": "T3 Effect Worker, wrangler dev",
   "T3-ref": "T3-ref another build of ours, workerd serve",
-  "T3h-ref": "T3h-ref another build of ours, ECHO_PIPELINE=handler, workerd serve"
+  "T3h-ref": "T3h-ref another build of ours, ECHO_PIPELINE=handler, workerd serve",
+  "T6-ref": "T6-ref another build of ours, ECHO_BACKEND=durable-object, workerd serve"
 }
 
 /** The Durable Object class our bundle exports once the Durable Object backend lands, and its binding. */
@@ -85,7 +87,13 @@ const SERVED: Partial<
   T7: { bundle: "socket", toml: "test/fixtures/socket-echo/wrangler.toml" },
   T8: { bundle: "plain-ndjson", toml: "bench/plain-ndjson/wrangler.toml", readyPath: "/rpc" },
   "T3-ref": { bundle: "reference", toml: "wrangler.toml" },
-  "T3h-ref": { bundle: "reference", toml: "wrangler.toml", overrides: { ECHO_PIPELINE: "handler" } }
+  "T3h-ref": { bundle: "reference", toml: "wrangler.toml", overrides: { ECHO_PIPELINE: "handler" } },
+  "T6-ref": {
+    bundle: "reference",
+    toml: "wrangler.toml",
+    overrides: { ECHO_BACKEND: "durable-object" },
+    durableObjects: true
+  }
 }
 
 /** Targets on raw `workerd serve`: the request, upgrade and first-response workloads run against these. */
