@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { beforeAll, describe, expect, inject, it } from "vitest"
 import { eventually } from "../support/eventually.js"
 import { type LogLine, logLines } from "../support/logLines.js"
 import { runtimeLines, runtimeTrouble } from "../support/runtimeTrouble.js"
-import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
+import { devServer } from "./devServer.js"
 import { closePayload, type Ending, encodeFrame, type Frame, Op, type RawSocket, upgraded } from "./rawSocket.js"
 import { targets } from "./targets.js"
 
@@ -14,14 +14,7 @@ const VARS = { IDLE_TIMEOUT_SECONDS: "3", MAX_MESSAGE_BYTES: "16" }
 /** How long a case waits for its connection's log line: the 3 s deadline with ample room on a busy machine. */
 const LOG_WAIT_MS = 15_000
 
-let server: WranglerDev
-beforeAll(async () => {
-  server = await startWranglerDev({ mode: inject("mode"), vars: VARS })
-})
-afterAll(async () => {
-  if (process.env.DUMP_LOG) (await import("node:fs")).writeFileSync(process.env.DUMP_LOG, server.output())
-  await server?.stop()
-})
+const server = devServer(VARS)
 
 /**
  * A subprotocol token of its own for one connection. The server agrees to a client's first offer (`PROTOCOLS` is

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { describe, expect, inject, it } from "vitest"
 import { eventually } from "../support/eventually.js"
 import { logLines } from "../support/logLines.js"
 import { runtimeTrouble } from "../support/runtimeTrouble.js"
-import { startWranglerDev, type WranglerDev } from "../support/wranglerDev.js"
+import { devServer } from "./devServer.js"
 import { platformGap } from "./platformGap.js"
 import { closePayload, handshake, Op, type RawSocket, upgraded } from "./rawSocket.js"
 
@@ -13,14 +13,7 @@ const VARS = {
   MAX_MESSAGES_PER_SECOND: "20"
 }
 
-let server: WranglerDev
-beforeAll(async () => {
-  server = await startWranglerDev({ mode: inject("mode"), vars: VARS })
-})
-afterAll(async () => {
-  if (process.env.DUMP_LOG) (await import("node:fs")).writeFileSync(process.env.DUMP_LOG, server.output())
-  await server?.stop()
-})
+const server = devServer(VARS)
 
 /** Sockets live in hibernating Durable Objects (ECHO_BACKEND = durable-object). */
 const hibernating = inject("mode") === "durable-object"
