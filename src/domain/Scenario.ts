@@ -76,7 +76,7 @@ export interface ScenarioLimits {
   readonly idleTimeoutSeconds: number
 }
 
-/** What each parameter of `/echo` does and takes, in the order the README's table gives them. */
+/** What each parameter of `/echo` does and takes, in the order docs/behaviours.md gives them. */
 export const parameterHelp = {
   room: "a room of sockets: 1 to 64 of A-Z a-z 0-9 . _ -",
   greeting: "text sent right after the upgrade, before any echo: up to 1024 UTF-8 bytes",
