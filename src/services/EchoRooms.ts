@@ -48,16 +48,19 @@ export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
       open: (request, plan, room) =>
         Effect.promise(() => {
           const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
-          return namespace.get(id).fetch(roomRequest(request, plan))
+          return namespace.get(id).fetch(request.url, roomInit(request, plan))
         })
     })
 }
 
-/** The request a room gets for an upgrade: the client's, as a GET, with the plan the Worker made for it. */
-export const roomRequest = (request: Request, plan: SocketPlan): Request => {
+/**
+ * How a room is asked for an upgrade: the client's request as a GET, with the plan the Worker made for it (handed
+ * to `fetch` with the URL: building a `Request` of it first costs the upgrade a copy of every header).
+ */
+export const roomInit = (request: Request, plan: SocketPlan): RequestInit => {
   const headers = new Headers(request.headers)
   headers.set(PLAN_HEADER, headerJson(plan))
-  return new Request(request.url, { method: "GET", headers })
+  return { method: "GET", headers }
 }
 
 /** The plan the Worker sent with an upgrade to a room. */

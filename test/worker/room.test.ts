@@ -5,7 +5,7 @@ import * as Logger from "effect/Logger"
 import { describe, expect, it } from "vitest"
 import type { ConnectionAttachment } from "../../src/domain/ConnectionMachine.js"
 import { EchoRoom } from "../../src/runtime/EchoRoom.js"
-import { roomRequest, type SocketPlan } from "../../src/services/EchoRooms.js"
+import { roomInit, type SocketPlan } from "../../src/services/EchoRooms.js"
 import { bytesOf, type Client, connect, serviceWith } from "./socket.js"
 
 const PREFIX = [...new TextEncoder().encode("echo: ")]
@@ -257,7 +257,7 @@ describe.runIf(env.ECHO_BACKEND === "durable-object")("the EchoRoom Durable Obje
       // An instance woken by an upgrade meets them when it looks for sockets with behaviours.
       const woken = new Observed(state, env)
       const request = new Request(`http://echo.test/echo?room=${name}`, { headers: { Upgrade: "websocket" } })
-      const response = await woken.fetch(roomRequest(request, planFor(name)))
+      const response = await woken.fetch(new Request(request.url, roomInit(request, planFor(name))))
       response.webSocket?.accept()
       response.webSocket?.close(1000)
       await woken.webSocketMessage(socketOf(state, "healthy"), "after")
