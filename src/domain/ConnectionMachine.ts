@@ -585,6 +585,20 @@ export const fail = (machine: ConnectionMachine, config: ConnectionConfig, now: 
   abort(machine, config, internalError, "internal", now)
 
 /**
+ * The driver has sent a step's messages: the output lets go of them, so that a socket does not keep its last echo
+ * (up to 32 MiB) alive until its next step. Optional: the next step does it anyway.
+ *
+ * @example
+ * for (const message of out.send) socket.send(message)
+ * carried(out)
+ */
+export const carried = (out: Output): void => {
+  // Not `length = 0`: V8 then drops the array's storage, and the next push allocates a new one.
+  const send = out.send
+  while (send.length > 0) send.pop()
+}
+
+/**
  * Any input, as one function: for a driver that makes its events a value (the stream's `Stream` of inputs).
  *
  * @example
@@ -693,8 +707,7 @@ export const worstCaseAttachment = (): ConnectionAttachment => {
 
 const begin = (machine: ConnectionMachine, config: ConnectionConfig, now: number): void => {
   const out = machine.out
-  // Not `length = 0`: V8 then drops the array's storage, and the next push allocates a new one.
-  while (out.send.length > 0) out.send.pop()
+  carried(out)
   out.close = null
   out.relay = null
   out.received = null

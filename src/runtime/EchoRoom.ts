@@ -5,6 +5,7 @@ import {
   type ConnectionAttachment,
   type ConnectionConfig,
   type ConnectionMachine,
+  carried,
   connectionConfig,
   deliver,
   fail,
@@ -182,6 +183,7 @@ export class EchoRoom extends DurableObject<Env> {
   private carryOut(ws: WebSocket, { attachment, machine }: RoomConnection, out: Output, written = false): void {
     const send = out.send
     for (let i = 0; i < send.length; i++) ws.send(send[i] as Message)
+    carried(out)
     if (out.close !== null) ws.close(out.close.code, out.close.reason)
     const at = out.nextWakeAt
     if (at !== null && (machine.delayed.length > 0 || machine.state.phase === "answering")) {

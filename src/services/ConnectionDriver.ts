@@ -17,6 +17,7 @@ import {
   type ConnectionConfig,
   type ConnectionEnd,
   type ConnectionMachine,
+  carried,
   connectionConfig,
   type Input,
   type Opening,
@@ -245,6 +246,7 @@ export class Driver implements TransportEvents {
   private carry(out: Output, at: number): void {
     const transport = this.transport
     for (let i = 0; i < out.send.length; i++) transport.send(out.send[i] as Message)
+    carried(out)
     if (out.close !== null) {
       this.sent = out.close
       transport.close(out.close)

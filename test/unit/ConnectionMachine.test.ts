@@ -4,6 +4,7 @@ import {
   CLOSE_TIMEOUT_MS,
   type ConnectionConfig,
   type ConnectionMachine,
+  carried,
   connectionConfig,
   deliver,
   drained,
@@ -732,5 +733,17 @@ describe("ConnectionMachine: a connection whose application answers (prefix null
       closeCode: null,
       wakes: 1
     })
+  })
+})
+
+describe("ConnectionMachine: what an output keeps", () => {
+  it("lets go of the messages a driver has carried out, so an idle socket keeps no echo alive", () => {
+    const config = configOf()
+    const machine = open(config, T0)
+    const out = receive(machine, config, "x".repeat(16), T0)
+    expect(out.send).toHaveLength(1)
+    carried(out)
+    expect(out.send).toEqual([])
+    expect(receive(machine, config, "y", T0 + 1).send).toEqual(["echo: y"])
   })
 })
