@@ -330,6 +330,7 @@ export const receive = (
   message: Message,
   now: number
 ): Output => {
+  heardFrom(machine, now)
   begin(machine, config, now)
   const state = machine.state
   if (state.phase === "open") {
@@ -704,6 +705,15 @@ export const worstCaseAttachment = (): ConnectionAttachment => {
 
 // The machine's internals. Each step: `begin` clears the output and does what was due before `now`, the step
 // handles its input, `finish` sets the next wake.
+
+/**
+ * A message from the peer at `now` is activity before anything falls due in its step. A runtime under load may hand
+ * over a message after the idle timeout it arrived within; the peer was not idle, so no idle close goes before it.
+ */
+const heardFrom = (machine: ConnectionMachine, now: number): void => {
+  const traffic = machine.state.traffic
+  if (machine.state.phase !== "ended" && now > traffic.lastActivity) traffic.lastActivity = now
+}
 
 const begin = (machine: ConnectionMachine, config: ConnectionConfig, now: number): void => {
   const out = machine.out

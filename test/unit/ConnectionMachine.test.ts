@@ -203,10 +203,15 @@ describe("ConnectionMachine: idle timeout", () => {
     expect(pushed.tick(1_000)).toMatchObject({ send: ["p"], close: null, nextWakeAt: T0 + 2_000 })
   })
 
-  it("an input after an overdue idle timeout finds the connection closed for idleness first", () => {
+  it("a message handed over after an overdue idle timeout is activity: echoed, never preceded by the idle close", () => {
     const socket = connect(configOf("", { idleTimeoutMs: 1_000 }))
-    expect(socket.receive("late", 5_000)).toMatchObject({
-      send: [],
+    expect(socket.receive("late", 5_000)).toMatchObject({ send: ["echo: late"], close: null, ended: null })
+    expect(socket.machine.out.nextWakeAt).toBe(T0 + 6_000)
+  })
+
+  it("any other input after an overdue idle timeout finds the connection closed for idleness first", () => {
+    const socket = connect(configOf("", { idleTimeoutMs: 1_000 }))
+    expect(socket.peerClose(1000, "", 5_000)).toMatchObject({
       close: { code: 1001, reason: "idle timeout" },
       ended: ended("idle", { durationMs: 5_000 })
     })
