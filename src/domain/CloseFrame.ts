@@ -12,6 +12,9 @@ export const NO_STATUS_RECEIVED = 1005
 /** The code the runtime reports when the connection dropped without a close frame. */
 export const ABNORMAL_CLOSURE = 1006
 
+/** How the peer's end of a connection that dropped without a close frame is reported: 1006, no reason. */
+export const connectionDropped: CloseFrame = { code: ABNORMAL_CLOSURE, reason: "" }
+
 /**
  * The longest close reason, in UTF-8 bytes: a control frame's payload is at most 125 bytes (RFC 6455 §5.5),
  * two of them the code. The runtime's `close()` throws on a longer one.

@@ -3,7 +3,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
+import { type CloseFrame, connectionDropped } from "../domain/CloseFrame.js"
 import type { Message } from "../domain/Message.js"
 import { type Connection, isConnectionEnded } from "../services/WebSocketService.js"
 import { superviseExit } from "./Echo.js"
@@ -79,7 +79,7 @@ export const toSocket = (connection: Connection, options: SocketOptions = {}): S
           return Effect.failCause(exit.cause as Cause.Cause<E>)
         }
         // The close that ended the connection: the peer's, or ours for a limit or the idle timeout.
-        const frame = Exit.isSuccess(exit) ? exit.value : (ending.reply ?? { code: ABNORMAL_CLOSURE, reason: "" })
+        const frame = Exit.isSuccess(exit) ? exit.value : (ending.reply ?? connectionDropped)
         return closeCodeIsError(frame.code) ? Effect.fail(closeError(frame)) : Effect.void
       }
     )

@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
-import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
+import { type CloseFrame, connectionDropped } from "../domain/CloseFrame.js"
 import { type ConnectionEnd, type Input, logFields, type Opening } from "../domain/ConnectionMachine.js"
 import { type Message, prefixMessage } from "../domain/Message.js"
 import { connectionInfo, type RequestInfo } from "../domain/RequestInfo.js"
@@ -54,9 +54,7 @@ export const superviseExit = <E, R>(
         const peer = driver.peerClose()
         const ending: Ending = { peer, reply: driver.closeSent(), end }
         return Effect.as(logEnded(end, connection.id, connection.protocol, extra), {
-          exit: Exit.isSuccess(exit)
-            ? Exit.succeed(peer ?? { code: ABNORMAL_CLOSURE, reason: "" })
-            : (exit as Exit.Exit<never, E>),
+          exit: Exit.isSuccess(exit) ? Exit.succeed(peer ?? connectionDropped) : (exit as Exit.Exit<never, E>),
           ending
         })
       })

@@ -232,7 +232,7 @@ export class EchoRoom extends DurableObject<Env> {
       connection = { attachment, machine: resume(attachment.state) }
       this.connections.set(ws, connection)
     }
-    return connection === null || connection.machine.state.phase === "ended" ? undefined : connection
+    return live(connection)
   }
 
   /** How many behaviours a socket has, without counting a wake for it; a refused socket has none. */
@@ -340,10 +340,9 @@ export class EchoRoom extends DurableObject<Env> {
     this.timer = undefined
     this.timerAt = Number.POSITIVE_INFINITY
     for (const ws of [...this.awake]) {
-      const connection = this.connections.get(ws)
-      if (connection === undefined || connection === null || connection.machine.state.phase === "ended") {
-        this.awake.delete(ws)
-      } else this.drive(ws, connection, tickStep, undefined)
+      const connection = live(this.connections.get(ws))
+      if (connection === undefined) this.awake.delete(ws)
+      else this.drive(ws, connection, tickStep, undefined)
     }
     this.settleLater()
   }
@@ -362,9 +361,9 @@ export class EchoRoom extends DurableObject<Env> {
   private flush(): void {
     this.flushing = undefined
     for (const ws of this.dirty) {
-      const connection = this.connections.get(ws)
       // An ended socket's attachment was written when it ended.
-      if (connection === undefined || connection === null || connection.machine.state.phase === "ended") continue
+      const connection = live(this.connections.get(ws))
+      if (connection === undefined) continue
       try {
         ws.serializeAttachment(connection.attachment)
       } catch (cause) {
@@ -381,3 +380,7 @@ export class EchoRoom extends DurableObject<Env> {
     if (work !== undefined) this.ctx.waitUntil(work)
   }
 }
+
+/** A connection this instance drives: none for a socket it has not read, has refused (null) or that has ended. */
+const live = (connection: RoomConnection | null | undefined): RoomConnection | undefined =>
+  connection === undefined || connection === null || connection.machine.state.phase === "ended" ? undefined : connection

@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
-import { ABNORMAL_CLOSURE, type CloseFrame } from "../domain/CloseFrame.js"
+import { type CloseFrame, connectionDropped } from "../domain/CloseFrame.js"
 import {
   CLOSE_TIMEOUT_MS,
   type ConnectionConfig,
@@ -84,14 +84,13 @@ export const driverOf = (connection: object): Driver => {
   return driver
 }
 
-const dropped: CloseFrame = { code: ABNORMAL_CLOSURE, reason: "" }
-
 /**
  * A connection's driver: what the public `Connection` and the echo programs step its machine with. A class, so that
  * an open socket holds one object of fields and no closures of its own (its methods are shared).
  */
 export class Driver implements TransportEvents {
-  private readonly openedAt: number
+  /** The `Clock` time (ms) the connection opened at: the upgrade's. */
+  readonly openedAt: number
   private machine_: ConnectionMachine | undefined
   private config: ConnectionConfig | undefined
   private serving: Serving | undefined
@@ -101,10 +100,10 @@ export class Driver implements TransportEvents {
   private stoppedFor: { readonly reason: ConnectionEnded | undefined } | undefined
   private early: Array<{ readonly input: Input; readonly at: number }> | undefined
   private stopped = false
-  private done = false
   private sent: CloseFrame | undefined
   private peer: CloseFrame | undefined
   private peerFrame: CloseFrame | undefined
+  /** How the connection ended; set once, and nothing is stepped after it. */
   private end_: ConnectionEnd | undefined
   private closedDeferred: Deferred.Deferred<CloseFrame> | undefined
   private endedDeferred: Deferred.Deferred<ConnectionEnd> | undefined
@@ -205,9 +204,9 @@ export class Driver implements TransportEvents {
   }
 
   close(frame: CloseFrame, wasClean: boolean): void {
-    if (this.done) return
+    if (this.end_ !== undefined) return
     this.peer = frame
-    this.settleClosed(wasClean ? frame : dropped)
+    this.settleClosed(wasClean ? frame : connectionDropped)
     this.run({ _tag: "PeerClose", code: frame.code, reason: frame.reason, wasClean }, this.now())
   }
 
@@ -233,7 +232,7 @@ export class Driver implements TransportEvents {
   }
 
   private run(input: Input, at: number): void {
-    if (this.done) return
+    if (this.end_ !== undefined) return
     if (this.machine_ === undefined) {
       this.early ??= []
       this.early.push({ input, at })
@@ -271,13 +270,12 @@ export class Driver implements TransportEvents {
   }
 
   private finish(end: ConnectionEnd, exceeded: ConnectionEnded | null): void {
-    this.done = true
+    this.end_ = end
     if (this.sent === undefined) this.transport.release()
     this.unlisten()
     this.cancelTimer?.()
-    this.settleClosed(this.peer ?? dropped)
+    this.settleClosed(this.peer ?? connectionDropped)
     this.stopApp(end.why === "idle" ? new IdleTimeoutExpired() : (exceeded ?? undefined))
-    this.end_ = end
     if (this.endedDeferred !== undefined) Deferred.unsafeDone(this.endedDeferred, Exit.succeed(end))
     this.serving?.ended?.(end)
   }
@@ -330,6 +328,15 @@ export const messagesOf = (
 
 const WEBSOCKET_CLOSED = 3
 
+/** Closes `socket` on a later turn (see `fromWebSocket`) with `frame`, or no code; not once the runtime closed it. */
+const closeLater = (socket: WebSocket, frame?: CloseFrame): void => {
+  setTimeout(() => {
+    if (socket.readyState === WEBSOCKET_CLOSED) return
+    if (frame === undefined) socket.close()
+    else socket.close(frame.code, frame.reason)
+  }, 0)
+}
+
 /** The server end of a `WebSocketPair` as a transport. */
 export const fromWebSocket = (socket: WebSocket): Transport => ({
   send: (message) => socket.send(message),
@@ -340,19 +347,11 @@ export const fromWebSocket = (socket: WebSocket): Transport => ({
   // 2026). A close answered in the peer's close event, just after the pump of the last echo finished, was cancelled
   // so: the peer got no close frame and saw 1006 (4–10% of sockets with ten closing at once, a plain Worker alike).
   // A timer fires only after the event loop has run every queued event, so that continuation has run by then.
-  close: ({ code, reason }) => {
-    setTimeout(() => {
-      if (socket.readyState !== WEBSOCKET_CLOSED) socket.close(code, reason)
-    }, 0)
-  },
+  close: (frame) => closeLater(socket, frame),
   // Before compatibility date 2026-04-07 the runtime completes a socket only once the Worker has called `close()`,
   // even after a drop; without it workerd cancels the request as hung (measured). The peer is gone: no code is
-  // sent, and a socket the runtime already closed (an `error` event) is left alone.
-  release: () => {
-    setTimeout(() => {
-      if (socket.readyState !== WEBSOCKET_CLOSED) socket.close()
-    }, 0)
-  },
+  // sent.
+  release: () => closeLater(socket),
   schedule(ms, task) {
     const timer = setTimeout(task, ms)
     return () => clearTimeout(timer)

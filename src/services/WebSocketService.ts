@@ -147,7 +147,7 @@ class WorkerConnection implements Connection {
     this.idleTimeoutMs = idleTimeoutMs
     this.handshake = response
     this[DRIVER] = new Driver(transport, clock, { limits: { maxMessageBytes, maxMessagesPerSecond }, idleTimeoutMs })
-    this.openedAt = clock.unsafeCurrentTimeMillis()
+    this.openedAt = this[DRIVER].openedAt
   }
 
   get response(): Response {
