@@ -1,4 +1,8 @@
+import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
+import type * as Types from "effect/Types"
 import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
 
 /** The JSON body of every error response. */
@@ -7,11 +11,30 @@ export interface ErrorBody {
   readonly code: string
 }
 
+/** A tagged error class whose instances render themselves under @effect/platform (`HttpServerRespondable`). */
+type HttpErrorClass<Tag extends string> = new <A extends Record<string, unknown> = Record<never, never>>(
+  args: Types.VoidIfEmpty<{ readonly [P in keyof A as P extends "_tag" ? never : P]: A[P] }>
+) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<A> & HttpServerRespondable.Respondable
+
+/**
+ * `Data.TaggedError`, with the error's own JSON response as its `HttpServerRespondable` answer: an `HttpApp`
+ * that fails with one answers its status, headers and `{error, code}` with no `errorResponse` by hand.
+ */
+const TaggedHttpError = <Tag extends string>(tag: Tag): HttpErrorClass<Tag> => {
+  class Base extends Data.TaggedError(tag) {
+    [HttpServerRespondable.symbol]() {
+      const error = this as unknown as HttpError
+      return HttpServerResponse.unsafeJson(errorBody(error), { status: error.status, headers: error.headers })
+    }
+  }
+  return Base as unknown as HttpErrorClass<Tag>
+}
+
 /**
  * A request to the echo endpoint that is not a WebSocket upgrade. Answered
  * with 426 and `Upgrade: websocket` (RFC 9110 §15.5.22).
  */
-export class NotWebSocket extends Data.TaggedError("NotWebSocket") {
+export class NotWebSocket extends TaggedHttpError("NotWebSocket") {
   readonly status = 426
   readonly code = "NOT_WEBSOCKET"
   readonly headers = { upgrade: "websocket" }
@@ -24,7 +47,7 @@ export class NotWebSocket extends Data.TaggedError("NotWebSocket") {
  * `websocket, h2c`, or trailing white space): the runtime would turn our 101
  * into a 500, so the request is refused with 400 before any socket exists.
  */
-export class UnsupportedUpgrade extends Data.TaggedError("UnsupportedUpgrade")<{ readonly upgrade: string }> {
+export class UnsupportedUpgrade extends TaggedHttpError("UnsupportedUpgrade")<{ readonly upgrade: string }> {
   readonly status = 400
   readonly code = "UNSUPPORTED_UPGRADE"
   readonly headers = {}
@@ -38,7 +61,7 @@ export class UnsupportedUpgrade extends Data.TaggedError("UnsupportedUpgrade")<{
  * 426 and `Sec-WebSocket-Version: 13` (§4.2.2, §4.4) before any socket exists: the runtime would refuse the
  * 101 itself, and the socket would be left open on the server with nobody on the other end.
  */
-export class UnsupportedVersion extends Data.TaggedError("UnsupportedVersion")<{ readonly version: string }> {
+export class UnsupportedVersion extends TaggedHttpError("UnsupportedVersion")<{ readonly version: string }> {
   readonly status = 426
   readonly code = "UNSUPPORTED_WEBSOCKET_VERSION"
   readonly headers = { "sec-websocket-version": "13" }
@@ -52,7 +75,7 @@ export class UnsupportedVersion extends Data.TaggedError("UnsupportedVersion")<{
  * (HEAD is served as GET without a body, so the echo never upgrades it).
  * `use` says what to send instead; it defaults to the echo's own request.
  */
-export class MethodNotAllowed extends Data.TaggedError("MethodNotAllowed")<{
+export class MethodNotAllowed extends TaggedHttpError("MethodNotAllowed")<{
   readonly method: string
   readonly use?: string
 }> {
@@ -65,7 +88,7 @@ export class MethodNotAllowed extends Data.TaggedError("MethodNotAllowed")<{
 }
 
 /** A path that does not exist. Answered with 404. */
-export class NotFound extends Data.TaggedError("NotFound") {
+export class NotFound extends TaggedHttpError("NotFound") {
   readonly status = 404
   readonly code = "NOT_FOUND"
   readonly headers = {}
@@ -73,7 +96,7 @@ export class NotFound extends Data.TaggedError("NotFound") {
 }
 
 /** An unexpected defect. Answered with 500 and a fixed text: nothing of the defect reaches the client. */
-export class InternalError extends Data.TaggedError("InternalError") {
+export class InternalError extends TaggedHttpError("InternalError") {
   readonly status = 500
   readonly code = "INTERNAL_ERROR"
   readonly headers = {}
@@ -84,7 +107,7 @@ export class InternalError extends Data.TaggedError("InternalError") {
  * A WebSocket upgrade from an origin that is not allowed, or without an
  * `Origin` when one is required (RFC 6455 §10.2). Answered with 403.
  */
-export class OriginNotAllowed extends Data.TaggedError("OriginNotAllowed")<{ readonly origin: string | undefined }> {
+export class OriginNotAllowed extends TaggedHttpError("OriginNotAllowed")<{ readonly origin: string | undefined }> {
   readonly status = 403
   readonly code = "ORIGIN_NOT_ALLOWED"
   readonly headers = {}
@@ -101,7 +124,7 @@ export class OriginNotAllowed extends Data.TaggedError("OriginNotAllowed")<{ rea
  * `MAX_SUBPROTOCOL_BYTES` (`tooLong`: its size), which the server would have
  * to keep with the socket. Answered with 400.
  */
-export class InvalidSubprotocol extends Data.TaggedError("InvalidSubprotocol")<{
+export class InvalidSubprotocol extends TaggedHttpError("InvalidSubprotocol")<{
   readonly header: string
   readonly tooLong?: number | undefined
 }> {
@@ -119,7 +142,7 @@ export class InvalidSubprotocol extends Data.TaggedError("InvalidSubprotocol")<{
  * The client offered subprotocols and none of them is one this server speaks
  * (`PROTOCOLS`). Answered with 400 before any socket exists, naming both lists.
  */
-export class SubprotocolNotSupported extends Data.TaggedError("SubprotocolNotSupported")<{
+export class SubprotocolNotSupported extends TaggedHttpError("SubprotocolNotSupported")<{
   readonly offered: ReadonlyArray<string>
   readonly supported: ReadonlyArray<string>
 }> {
@@ -132,7 +155,7 @@ export class SubprotocolNotSupported extends Data.TaggedError("SubprotocolNotSup
 }
 
 /** A `room` query parameter that is not a room name. Answered with 400. */
-export class InvalidRoom extends Data.TaggedError("InvalidRoom")<{ readonly room: string }> {
+export class InvalidRoom extends TaggedHttpError("InvalidRoom")<{ readonly room: string }> {
   readonly status = 400
   readonly code = "INVALID_ROOM"
   readonly headers = {}
@@ -145,7 +168,7 @@ export class InvalidRoom extends Data.TaggedError("InvalidRoom")<{ readonly room
  * A query parameter whose value is not one of those allowed, such as `?serialization=xml` on `/rpc`. Answered
  * with 400, naming the parameter, the value and what is allowed.
  */
-export class InvalidParameter extends Data.TaggedError("InvalidParameter")<{
+export class InvalidParameter extends TaggedHttpError("InvalidParameter")<{
   readonly name: string
   readonly value: string
   readonly allowed: string
@@ -159,7 +182,7 @@ export class InvalidParameter extends Data.TaggedError("InvalidParameter")<{
 }
 
 /** A query parameter that `/echo` does not know, so that a typo is never silently ignored. Answered with 400. */
-export class UnknownParameter extends Data.TaggedError("UnknownParameter")<{
+export class UnknownParameter extends TaggedHttpError("UnknownParameter")<{
   readonly name: string
   readonly known: ReadonlyArray<string>
 }> {
@@ -172,7 +195,7 @@ export class UnknownParameter extends Data.TaggedError("UnknownParameter")<{
 }
 
 /** An upgrade refused because the client asked for it (`reject=S`): answered with S, and `Retry-After` if asked. */
-export class RejectedOnRequest extends Data.TaggedError("RejectedOnRequest")<{
+export class RejectedOnRequest extends TaggedHttpError("RejectedOnRequest")<{
   readonly status: number
   readonly retryAfter: number | undefined
 }> {
@@ -186,13 +209,37 @@ export class RejectedOnRequest extends Data.TaggedError("RejectedOnRequest")<{
 }
 
 /** A room that already holds `MAX_ROOM_SOCKETS` sockets. Answered with 503. */
-export class RoomFull extends Data.TaggedError("RoomFull")<{ readonly room: string; readonly limit: number }> {
+export class RoomFull extends TaggedHttpError("RoomFull")<{ readonly room: string; readonly limit: number }> {
   readonly status = 503
   readonly code = "ROOM_FULL"
   readonly headers = {}
   override get message() {
     return `Room ${JSON.stringify(this.room)} is full: it holds ${this.limit} sockets, the most a room may`
   }
+}
+
+/**
+ * An upgrade that needs a room (`?room=NAME`, `broadcast=true`, or `ECHO_BACKEND=durable-object`) where the app
+ * provides no rooms. Answered with 501, saying what to provide: the `EchoRooms` layer over a Durable Object
+ * namespace bound to the `EchoRoom` class.
+ */
+export class RoomsUnavailable extends TaggedHttpError("RoomsUnavailable") {
+  readonly status = 501
+  readonly code = "ROOMS_UNAVAILABLE"
+  readonly headers = {}
+  override readonly message =
+    "This server has no rooms: provide EchoRooms.layer with a Durable Object namespace bound to EchoRoom"
+}
+
+/**
+ * A room that could not take the upgrade: its Durable Object was overloaded, reset or unreachable. Answered with
+ * 503 and `Retry-After`, since the same request may well succeed a moment later. The cause is logged, never sent.
+ */
+export class RoomUnavailable extends TaggedHttpError("RoomUnavailable")<{ readonly cause: unknown }> {
+  readonly status = 503
+  readonly code = "ROOM_UNAVAILABLE"
+  readonly headers = { "retry-after": "1" }
+  override readonly message = "The room could not take the connection right now; retry in a moment"
 }
 
 /** Every error the service answers a request with. */
@@ -211,6 +258,8 @@ export type HttpError =
   | UnknownParameter
   | RejectedOnRequest
   | RoomFull
+  | RoomsUnavailable
+  | RoomUnavailable
 
 /** The JSON body of an error's response. */
 export const errorBody = (error: HttpError): ErrorBody => ({ error: error.message, code: error.code })

@@ -15,6 +15,11 @@ export interface SocketOptions {
    * is @effect/platform's own (`Socket.defaultCloseCodeIsError`): every code but 1000 and 1006 is an error.
    */
   readonly closeCodeIsError?: (code: number) => boolean
+  /**
+   * Whether the connection's end is logged: one Info line, "connection ended", with its fields (`logFields`).
+   * Off by default: the socket adds no log line of its own unless the app asks for it.
+   */
+  readonly log?: boolean
 }
 
 /**
@@ -53,8 +58,8 @@ const closeError = ({ code, reason }: CloseFrame) =>
  *   Frames that arrived before `runRaw` are delivered first, in order. `run` is `runRaw` with text as UTF-8.
  * - The run ends when the connection does, which it ends through our close rules: the peer's close is
  *   mirrored (1000 for none, 1002 for an invalid code), a limit closes with 1009 or 1008, the idle timeout
- *   with 1001, a failed handler with 1011 (the run then fails with the handler's error), and one log line is
- *   written. The run fails with `SocketCloseError` when `closeCodeIsError` calls the close code an error:
+ *   with 1001, a failed handler with 1011 (the run then fails with the handler's error); with `log`, one log
+ *   line is written. The run fails with `SocketCloseError` when `closeCodeIsError` calls the close code an error:
  *   the peer's code, or ours when a limit or the idle timeout ended it.
  * - The writer sends strings and bytes as they are, and a `CloseEvent` as the close frame it gives; the
  *   run then ends with the peer's answer. Writes after a close are dropped.
@@ -73,7 +78,12 @@ export const toSocket = (connection: Connection, options: SocketOptions = {}): S
       return (result as Partial<Write>)[written] ?? Effect.as(result, undefined)
     })
     return Effect.flatMap(
-      superviseExit(connection, runOptions?.onOpen === undefined ? pump : Effect.zipRight(runOptions.onOpen, pump)),
+      superviseExit(
+        connection,
+        runOptions?.onOpen === undefined ? pump : Effect.zipRight(runOptions.onOpen, pump),
+        undefined,
+        options.log ?? false
+      ),
       ({ exit, ending }): Effect.Effect<void, Socket.SocketError | E> => {
         if (Exit.isFailure(exit) && !Option.exists(Cause.failureOption(exit.cause), isConnectionEnded)) {
           return Effect.failCause(exit.cause as Cause.Cause<E>)

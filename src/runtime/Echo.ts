@@ -38,13 +38,14 @@ const endOf = (exit: Exit.Exit<unknown, unknown>): Input => {
  * Supervises one connection while `pump` serves it, and ends it when `pump` does, even when interrupted: the
  * machine answers the peer's close (or the limit that ended it) once `pump` is done, closes with 1001 when it was
  * interrupted and 1011 when it failed, and the supervisor waits for the connection's end (the peer's answer to a
- * close, at most the close timeout), then writes its one log line. Returns how `pump` ended (with the peer's close
- * frame, 1006 for none, when it completed) and the ending. `extra` fields go on the log line.
+ * close, at most the close timeout), then writes its one log line unless `log` is false. Returns how `pump` ended
+ * (with the peer's close frame, 1006 for none, when it completed) and the ending. `extra` fields go on the log line.
  */
 export const superviseExit = <E, R>(
   connection: Connection,
   pump: Effect.Effect<void, E, R>,
-  extra?: Record<string, unknown>
+  extra?: Record<string, unknown>,
+  log = true
 ): Effect.Effect<{ readonly exit: Exit.Exit<CloseFrame, E>; readonly ending: Ending }, never, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Effect.exit(restore(pump)), (exit) => {
@@ -53,10 +54,13 @@ export const superviseExit = <E, R>(
       return Effect.flatMap(connection.ended, (end) => {
         const peer = driver.peerClose()
         const ending: Ending = { peer, reply: driver.closeSent(), end }
-        return Effect.as(logEnded(end, connection.id, connection.protocol, extra), {
+        const result = {
           exit: Exit.isSuccess(exit) ? Exit.succeed(peer ?? connectionDropped) : (exit as Exit.Exit<never, E>),
           ending
-        })
+        }
+        return log
+          ? Effect.as(logEnded(end, connection.id, connection.protocol, extra), result)
+          : Effect.succeed(result)
       })
     })
   )

@@ -5,10 +5,10 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { EchoRpcs, EmptyText } from "../domain/EchoRpcs.js"
 import { type HttpError, InvalidParameter } from "../domain/HttpError.js"
-import { EchoConfig } from "../services/EchoConfig.js"
+import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import type { WebSocketService } from "../services/WebSocketService.js"
-import { serveHttpApp } from "./FetchHandler.js"
-import type { RequestLifetime } from "./Handshake.js"
+import type { ExecutionContext } from "../services/WorkerContext.js"
+import { serveWith } from "./FetchHandler.js"
 
 /** The handlers of `EchoRpcs`, with the configured prefix. */
 export const EchoRpcsLive = EchoRpcs.toLayer(
@@ -40,30 +40,30 @@ type Serialization = keyof typeof serializations
 const rpcApps = Object.fromEntries(
   Object.entries(serializations).map(([name, serialization]) => [
     name,
-    serveHttpApp(
+    serveWith(
       Effect.flatten(RpcServer.toHttpAppWebsocket(EchoRpcs)).pipe(
         Effect.provide(Layer.merge(serialization, EchoRpcsLive))
       )
     )
   ])
-) as Record<Serialization, ReturnType<typeof serveHttpApp<never, EchoConfig>>>
+) as Record<Serialization, ReturnType<typeof serveWith<never, EchoConfig>>>
 
 const allowed = `one of ${Object.keys(serializations).join(", ")}`
 
 /**
  * `GET /rpc`: `EchoRpcs` over WebSocket, with the serialization of `?serialization=` (`json`, `ndjson` or
  * `msgpack`; 400 `INVALID_PARAMETER` for any other value, before the upgrade). Its frames pass the same
- * checks and limits as the echo's.
+ * checks and limits as the echo's (`settings`), and each socket's end is logged as the echo's is.
  */
 export const rpcResponse = (
   request: Request,
-  lifetime?: RequestLifetime
-): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> => {
+  settings: EchoSettings
+): Effect.Effect<Response, HttpError, WebSocketService | ExecutionContext> => {
   const value = request.url.includes("serialization=")
     ? (new URL(request.url).searchParams.get("serialization") ?? "json")
     : "json"
   const serve = Object.hasOwn(serializations, value) ? rpcApps[value as Serialization] : undefined
   return serve === undefined
     ? Effect.fail(new InvalidParameter({ name: "serialization", value, allowed }))
-    : serve(request, lifetime)
+    : Effect.provideService(serve(request, { ...settings, log: true }), EchoConfig, settings)
 }

@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -9,71 +10,82 @@ import {
   InternalError,
   MethodNotAllowed,
   NotFound,
-  RejectedOnRequest
+  RejectedOnRequest,
+  RoomsUnavailable,
+  type RoomUnavailable
 } from "../domain/HttpError.js"
 import { requestInfo } from "../domain/RequestInfo.js"
 import { isPlainEcho, parameterHelp } from "../domain/Scenario.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
+import { ExecutionContext } from "../services/WorkerContext.js"
 import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { startHandlerEcho, streamEcho } from "./Echo.js"
 import { rpcResponse } from "./EchoRpc.js"
-import { type AcceptedUpgrade, checkUpgrade, type RequestLifetime, upgradeOptions } from "./Handshake.js"
+import { type AcceptedUpgrade, checkUpgrade, upgradeOptions } from "./Handshake.js"
 import { name, version } from "./Package.js"
 
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
 const notFound = new NotFound()
+const roomsUnavailable = new RoomsUnavailable()
+
+/** What an upgrade in this Worker needs: the sockets, and the request's `ctx` to keep it alive. */
+export type Upgrading = WebSocketService | ExecutionContext
 
 /**
- * A socket echoed in this Worker, kept alive until it ends: by a fiber of its own with the stream pipeline (not
- * a fork of the request's fiber, which would be interrupted when the 101 is sent), by callbacks on the
- * connection with the handler's.
+ * A socket echoed in this Worker, its request kept alive (`ExecutionContext`) until the socket ends: by a fiber
+ * of its own with the stream pipeline (not a fork of the request's fiber, which would be interrupted when the
+ * 101 is sent), by callbacks on the connection with the handler's.
  */
-const inWorker = (
-  request: Request,
-  settings: EchoSettings,
-  { protocol, scenario }: AcceptedUpgrade,
-  lifetime: RequestLifetime | undefined
-) =>
-  Effect.flatMap(WebSocketService, (service) =>
-    Effect.flatMap(service.upgrade(upgradeOptions(settings, protocol)), (connection) => {
-      const info = scenario.info ? requestInfo(request) : undefined
-      return Effect.map(Effect.runtime<never>(), (runtime) => {
+const inWorker = (request: Request, settings: EchoSettings, { protocol, scenario }: AcceptedUpgrade) =>
+  Effect.flatMap(Effect.runtime<Upgrading>(), (runtime) => {
+    const lifetime = Context.get(runtime.context, ExecutionContext)
+    return Effect.map(
+      Context.get(runtime.context, WebSocketService).upgrade(upgradeOptions(settings, protocol)),
+      (connection) => {
+        const info = scenario.info ? requestInfo(request) : undefined
         if (settings.pipeline === "handler") {
-          const { ended } = startHandlerEcho(runtime, connection, settings.prefix, scenario, info)
-          lifetime?.waitUntil(ended)
+          lifetime.waitUntil(startHandlerEcho(runtime, connection, settings.prefix, scenario, info).ended)
         } else {
           // A fiber of the runtime's, not a child of the request's: a forked child keeps its parent, and with it
           // the finished request's 101 and client end, alive for the socket's whole life (≈ 2 KB, `--heap`).
           const fiber = Runtime.runFork(runtime)(streamEcho(connection, settings.prefix, scenario, info))
-          lifetime?.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+          lifetime.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
         }
         return connection.response
-      })
-    })
-  )
+      }
+    )
+  })
 
-/** A socket handed to a hibernating Durable Object (a room), with everything it is echoed with. */
+/**
+ * A socket handed to a hibernating Durable Object (a room), with everything it is echoed with: `RoomsUnavailable`
+ * where the app provides no rooms, `RoomUnavailable` (logged with its cause) where the room cannot be reached.
+ */
 const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scenario }: AcceptedUpgrade) =>
   Effect.flatMap(
     Effect.serviceOption(EchoRooms),
     Option.match({
-      onNone: () => Effect.dieMessage("this upgrade needs a room, but no EchoRooms layer is provided"),
+      onNone: (): Effect.Effect<Response, RoomsUnavailable | RoomUnavailable> => Effect.fail(roomsUnavailable),
       onSome: (rooms) =>
-        rooms.open(
-          request,
-          {
-            prefix: settings.prefix,
-            limits: { maxMessageBytes: settings.maxMessageBytes, maxMessagesPerSecond: settings.maxMessagesPerSecond },
-            idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
-            protocol,
-            room,
-            maxSockets: settings.maxRoomSockets,
-            ...(isPlainEcho(scenario) ? {} : { scenario, info: scenario.info ? requestInfo(request) : undefined })
-          },
-          room
-        )
+        rooms
+          .open(
+            request,
+            {
+              prefix: settings.prefix,
+              limits: {
+                maxMessageBytes: settings.maxMessageBytes,
+                maxMessagesPerSecond: settings.maxMessagesPerSecond
+              },
+              idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
+              protocol,
+              room,
+              maxSockets: settings.maxRoomSockets,
+              ...(isPlainEcho(scenario) ? {} : { scenario, info: scenario.info ? requestInfo(request) : undefined })
+            },
+            room
+          )
+          .pipe(Effect.tapError(({ cause }) => Effect.logWarning("room unavailable", cause)))
     })
   )
 
@@ -81,40 +93,33 @@ const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scen
 const open = (
   request: Request,
   settings: EchoSettings,
-  accepted: AcceptedUpgrade,
-  lifetime: RequestLifetime | undefined
-): Effect.Effect<Response, HttpError, WebSocketService> => {
+  accepted: AcceptedUpgrade
+): Effect.Effect<Response, HttpError, Upgrading> => {
   const { reject, broadcast } = accepted.scenario
   if (reject !== undefined) return Effect.fail(new RejectedOnRequest(reject))
   return settings.backend === "durable-object" || broadcast
     ? inRoom(request, settings, accepted)
-    : inWorker(request, settings, accepted, lifetime)
+    : inWorker(request, settings, accepted)
 }
 
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
  * in this Worker or in a room (`ECHO_BACKEND`), with the behaviours its query
- * asks for (`parseScenario`); anything else fails with the `HttpError` that
- * says why. The room backend and broadcasts need the `EchoRooms` service. On
- * Workers, pass `ctx` as `lifetime`, so that the request lives until its
- * socket's echo has ended.
+ * asks for when `testBehaviours` is on; anything else fails with the
+ * `HttpError` that says why. The request lives (`ExecutionContext`) until its
+ * socket's echo has ended. A room upgrade (`?room=`, `broadcast=true`, the
+ * `durable-object` backend) needs the `EchoRooms` service, and fails with
+ * `RoomsUnavailable` (501) without it.
  */
-export const echoResponse = (
-  request: Request,
-  lifetime?: RequestLifetime
-): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService> =>
-  Effect.flatMap(EchoConfig, (settings) => echoWith(request, settings, lifetime))
+export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | Upgrading> =>
+  Effect.flatMap(EchoConfig, (settings) => echoWith(request, settings))
 
 /** `echoResponse` with its settings: a refusal is a value (an `Exit`), which costs no fiber to run. */
-const echoWith = (
-  request: Request,
-  settings: EchoSettings,
-  lifetime: RequestLifetime | undefined
-): Effect.Effect<Response, HttpError, WebSocketService> => {
+const echoWith = (request: Request, settings: EchoSettings): Effect.Effect<Response, HttpError, Upgrading> => {
   const checked = checkUpgrade(request, settings)
   if (Exit.isFailure(checked)) return Exit.failCause(checked.cause)
   const { acceptDelayMs } = checked.value.scenario
-  const response = open(request, settings, checked.value, lifetime)
+  const response = open(request, settings, checked.value)
   return acceptDelayMs === 0 ? response : Effect.delay(response, acceptDelayMs)
 }
 
@@ -195,16 +200,12 @@ const health = (request: Request): Exit.Exit<Response, MethodNotAllowed> =>
 
 const routes: Record<
   string,
-  (
-    request: Request,
-    settings: EchoSettings,
-    lifetime: RequestLifetime | undefined
-  ) => Effect.Effect<Response, HttpError, EchoConfig | WebSocketService>
+  (request: Request, settings: EchoSettings) => Effect.Effect<Response, HttpError, Upgrading>
 > = {
   "/": index,
   "/health": health,
   "/echo": echoWith,
-  "/rpc": (request, _settings, lifetime) => rpcResponse(request, lifetime),
+  "/rpc": rpcResponse,
   "/whoami": whoami
 }
 
@@ -221,16 +222,13 @@ const pathOf = (url: string): string => {
 
 /**
  * The whole service, from a web `Request` to a web `Response`: the debug page
- * and description at `/`, `/health`, the echo at `/echo`, unknown paths as
- * 404, every `HttpError` rendered by `errorResponse`, and any defect as a
- * logged 500 that tells the client nothing of it. HEAD gets GET's headers
- * without a body. On Workers, pass `ctx` as `lifetime` (see `echoResponse`).
+ * and description at `/`, `/health`, the echo at `/echo`, `/rpc`, unknown
+ * paths as 404, every `HttpError` rendered by `errorResponse`, and any defect
+ * as a logged 500 that tells the client nothing of it. HEAD gets GET's headers
+ * without a body.
  */
-export const route = (
-  request: Request,
-  lifetime?: RequestLifetime
-): Effect.Effect<Response, never, EchoConfig | WebSocketService> =>
-  Effect.flatMap(EchoConfig, (settings) => routeWith(settings)(request, lifetime))
+export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | Upgrading> =>
+  Effect.flatMap(EchoConfig, (settings) => routeWith(settings)(request))
 
 /**
  * `route` with the settings given rather than read from `EchoConfig`. What needs no service and no waiting (a
@@ -239,11 +237,11 @@ export const route = (
  */
 export const routeWith =
   (settings: EchoSettings) =>
-  (request: Request, lifetime?: RequestLifetime): Effect.Effect<Response, never, EchoConfig | WebSocketService> => {
+  (request: Request): Effect.Effect<Response, never, Upgrading> => {
     const handler = routes[pathOf(request.url)]
-    const result = handler === undefined ? notFoundExit : handler(request, settings, lifetime)
+    const result = handler === undefined ? notFoundExit : handler(request, settings)
     const done = asExit(result)
-    const answered: Effect.Effect<Response, never, EchoConfig | WebSocketService> =
+    const answered: Effect.Effect<Response, never, Upgrading> =
       done === undefined
         ? Effect.catchAllCause(result, answer)
         : Exit.isSuccess(done)

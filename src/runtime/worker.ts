@@ -4,6 +4,7 @@ import * as Runtime from "effect/Runtime"
 import { errorResponse, InternalError } from "../domain/HttpError.js"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { asyncFiberOf } from "../services/WebSocketService.js"
+import { ExecutionContext, WorkerEnv } from "../services/WorkerContext.js"
 import { AppRuntime } from "./AppRuntime.js"
 import { routeWith } from "./Route.js"
 
@@ -19,10 +20,15 @@ export default {
   // `runSyncExit` returns without a fiber; an upgrade that completes in the event runs synchronously; one that
   // suspends (a room, /rpc, `accept_delay_ms`) goes on as the fiber it became. While the configuration is invalid
   // (logged once, when the runtime is built), every request gets the JSON 500.
-  fetch: async (request, _env, ctx) => {
+  fetch: async (request, env, ctx) => {
     const runtime = await AppRuntime.runtime().catch(() => undefined)
     if (runtime === undefined) return internalError()
-    const exit = Runtime.runSyncExit(runtime, routeWith(Context.get(runtime.context, EchoConfig))(request, ctx))
+    // The request's own services, on the isolate's runtime: a copy of its context, no fiber and no layer.
+    const context = Context.add(Context.add(runtime.context, ExecutionContext, ctx), WorkerEnv, env)
+    const exit = Runtime.runSyncExit(
+      Runtime.make({ context, runtimeFlags: runtime.runtimeFlags, fiberRefs: runtime.fiberRefs }),
+      routeWith(Context.get(runtime.context, EchoConfig))(request)
+    )
     const fiber = asyncFiberOf(exit)
     return fiber === undefined
       ? responseOf(exit)

@@ -33,7 +33,10 @@ export interface EchoSettings {
   readonly backend: Backend
   /** The least severe log level written. */
   readonly logLevel: LogLevel.LogLevel
-  /** Whether `/echo` takes the behaviour parameters (`close_code`, `delay_ms`, …) and `/whoami` exists. */
+  /**
+   * Whether `/echo` takes the behaviour parameters (`close_code`, `delay_ms`, …) and `/whoami` exists. Off by
+   * default, so that an app that mounts the echo offers a plain echo; the deployed test server turns it on.
+   */
   readonly testBehaviours: boolean
   /** The most sockets one room holds; the next upgrade to it gets 503. */
   readonly maxRoomSockets: number
@@ -57,7 +60,7 @@ export const defaults: EchoSettings = {
   pipeline: "stream",
   backend: "worker",
   logLevel: LogLevel.Info,
-  testBehaviours: true,
+  testBehaviours: false,
   maxRoomSockets: 100
 }
 
@@ -182,6 +185,12 @@ export const config: Config.Config<EchoSettings> = Config.all({
 
 /** The echo's settings as a service. */
 export class EchoConfig extends Context.Tag("websocket-echo/EchoConfig")<EchoConfig, EchoSettings>() {
+  /** The settings when nothing is configured. */
+  static readonly defaults: EchoSettings = defaults
+
+  /** The settings as an Effect `Config`, read from the variables that wrangler.toml's `[vars]` documents. */
+  static readonly config: Config.Config<EchoSettings> = config
+
   /** Reads the settings from the current `ConfigProvider`; fails with a `ConfigError` naming the bad variable. */
   static readonly layer: Layer.Layer<EchoConfig, ConfigError.ConfigError> = Layer.effect(EchoConfig, config)
 

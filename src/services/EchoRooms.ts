@@ -2,6 +2,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { ConnectionAttachment } from "../domain/ConnectionMachine.js"
+import { RoomUnavailable } from "../domain/HttpError.js"
 import type { RequestInfo } from "../domain/RequestInfo.js"
 import type { Scenario } from "../domain/Scenario.js"
 import type { Limits } from "../domain/Traffic.js"
@@ -37,18 +38,26 @@ export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
   {
     /**
      * Sends an upgrade that passed every check to a room: the one named `room`,
-     * or a new one for this socket alone. Answers with the room's 101.
+     * or a new one for this socket alone. Answers with the room's response (its 101, or its refusal); fails
+     * with `RoomUnavailable` (503, retryable) when the Durable Object cannot be reached.
      */
-    readonly open: (request: Request, plan: SocketPlan, room: string | undefined) => Effect.Effect<Response>
+    readonly open: (
+      request: Request,
+      plan: SocketPlan,
+      room: string | undefined
+    ) => Effect.Effect<Response, RoomUnavailable>
   }
 >() {
   /** The rooms of a Durable Object namespace binding. */
   static readonly layer = (namespace: DurableObjectNamespace): Layer.Layer<EchoRooms> =>
     Layer.succeed(EchoRooms, {
       open: (request, plan, room) =>
-        Effect.promise(() => {
-          const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
-          return namespace.get(id).fetch(request.url, roomInit(request, plan))
+        Effect.tryPromise({
+          try: () => {
+            const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
+            return namespace.get(id).fetch(request.url, roomInit(request, plan))
+          },
+          catch: (cause) => new RoomUnavailable({ cause })
         })
     })
 }

@@ -161,7 +161,9 @@ beforeAll(async () => {
     join(blocksDir, "tsconfig.json"),
     JSON.stringify({
       extends: "../../../tsconfig.json",
-      compilerOptions: { paths: { "websocket-echo": ["../../../src/index.ts"] } },
+      compilerOptions: {
+        paths: { "websocket-echo": ["../../../src/index.ts"], "websocket-echo/*": ["../../../src/*.ts"] }
+      },
       include: ["*.ts"]
     })
   )

@@ -136,7 +136,7 @@ describe("a Connection as @effect/platform's Socket", () => {
   it.effect("sends the writer's CloseEvent as given, once, and ends with the peer's answer", () =>
     Effect.gen(function* () {
       const lines: Array<LogLine> = []
-      const { socket, peer } = yield* open()
+      const { socket, peer } = yield* open({ log: true })
       const fiber = yield* serve(
         socket,
         (socket) =>
@@ -168,7 +168,7 @@ describe("a Connection as @effect/platform's Socket", () => {
   it.effect("closes with 1011 when a handler fails, and the run fails with the handler's error", () =>
     Effect.gen(function* () {
       const lines: Array<LogLine> = []
-      const { socket, peer } = yield* open()
+      const { socket, peer } = yield* open({ log: true })
       const fiber = yield* serve(socket, (socket) => socket.runRaw(() => Effect.fail("handler failed" as const)), lines)
       yield* peer.send("anything")
       assert.deepStrictEqual(yield* peer.receive, close(1011, "internal error"))
@@ -181,7 +181,7 @@ describe("a Connection as @effect/platform's Socket", () => {
   it.effect("closes with 1001 when the run is interrupted, and writes the one log line", () =>
     Effect.gen(function* () {
       const lines: Array<LogLine> = []
-      const { socket, peer } = yield* open()
+      const { socket, peer } = yield* open({ log: true })
       const fiber = yield* serve(socket, socketEcho, lines)
       yield* peer.send("hello")
       assert.deepStrictEqual(yield* peer.receive, message("echo: hello"))
@@ -190,6 +190,20 @@ describe("a Connection as @effect/platform's Socket", () => {
       assert.isFalse(yield* peer.listening)
       assert.strictEqual(lines.length, 1)
       assert.deepInclude(lines[0]?.annotations, { messagesIn: 1, messagesOut: 1, closeCode: 1001 })
+    })
+  )
+
+  it.effect("writes no log line of its own unless asked (log)", () =>
+    Effect.gen(function* () {
+      const lines: Array<LogLine> = []
+      const { socket, peer } = yield* open()
+      const fiber = yield* serve(socket, socketEcho, lines)
+      yield* peer.send("hello")
+      assert.deepStrictEqual(yield* peer.receive, message("echo: hello"))
+      yield* peer.close({ code: 1000, reason: "" })
+      assert.deepStrictEqual(yield* peer.receive, close(1000, ""))
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(lines, [])
     })
   )
 

@@ -19,26 +19,28 @@ const failure = (exit: Exit.Exit<unknown, unknown>) => {
 }
 
 describe("EchoConfig", () => {
-  it.effect("defaults to the `echo: ` prefix, 1 MiB, any origin, a 600 s idle timeout and no rate limit", () =>
-    Effect.gen(function* () {
-      assert.deepStrictEqual(
-        yield* load({}),
-        Exit.succeed({
-          prefix: "echo: ",
-          maxMessageBytes: 1_048_576,
-          allowedOrigins: [],
-          requireOrigin: false,
-          idleTimeoutSeconds: 600,
-          maxMessagesPerSecond: 0,
-          protocols: [],
-          pipeline: "stream",
-          backend: "worker",
-          logLevel: LogLevel.Info,
-          testBehaviours: true,
-          maxRoomSockets: 100
-        })
-      )
-    })
+  it.effect(
+    "defaults to the `echo: ` prefix, 1 MiB, any origin, a 600 s idle timeout no rate limit, and no behaviours (the deployed Worker turns them on)",
+    () =>
+      Effect.gen(function* () {
+        assert.deepStrictEqual(
+          yield* load({}),
+          Exit.succeed({
+            prefix: "echo: ",
+            maxMessageBytes: 1_048_576,
+            allowedOrigins: [],
+            requireOrigin: false,
+            idleTimeoutSeconds: 600,
+            maxMessagesPerSecond: 0,
+            protocols: [],
+            pipeline: "stream",
+            backend: "worker",
+            logLevel: LogLevel.Info,
+            testBehaviours: false,
+            maxRoomSockets: 100
+          })
+        )
+      })
   )
 
   it.effect("reads both variables; an empty prefix means an exact echo", () =>

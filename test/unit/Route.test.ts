@@ -5,7 +5,7 @@ import * as Queue from "effect/Queue"
 import { route } from "../../src/runtime/Route.js"
 import { EchoConfig } from "../../src/services/EchoConfig.js"
 import { type TestPeer, WebSocketService } from "../../src/services/WebSocketService.js"
-import { captureLogs, type LogLine, PIPELINES, respond } from "./support.js"
+import { captureLogs, type LogLine, PIPELINES, respond, testExecutionContext } from "./support.js"
 
 const upgradeRequest = (headers: Record<string, string>) =>
   new Request("http://echo.test/echo", { headers: { upgrade: "websocket", ...headers } })
@@ -64,7 +64,7 @@ describe("route, on Node", () => {
       const logs: Array<LogLine> = []
       const failing = Layer.succeed(WebSocketService, { upgrade: () => Effect.die(new Error("secret detail")) })
       const response = yield* route(upgradeRequest({})).pipe(
-        Effect.provide(Layer.merge(failing, EchoConfig.layerWith())),
+        Effect.provide(Layer.mergeAll(failing, EchoConfig.layerWith(), testExecutionContext)),
         Effect.provide(captureLogs(logs))
       )
       assert.strictEqual(response.status, 500)

@@ -8,6 +8,16 @@ import { echoPrograms } from "../../src/runtime/Echo.js"
 import { route } from "../../src/runtime/Route.js"
 import { defaults, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
 import { type TestPeer, type UpgradeOptions, WebSocketService } from "../../src/services/WebSocketService.js"
+import { ExecutionContext } from "../../src/services/WorkerContext.js"
+
+/** A request's `ctx` on Node: nothing outlives a test's request, so there is nothing to wait for. */
+export const testExecutionContext = Layer.succeed(ExecutionContext, {
+  waitUntil: () => undefined,
+  passThroughOnException: () => undefined
+})
+
+/** The echo's settings in the unit suites: the deployed Worker's, with the behaviours on. */
+export const testSettings: EchoSettings = { ...defaults, testBehaviours: true }
 
 /** Every echo program: the suites that describe the echo run once for each. */
 export const PIPELINES: ReadonlyArray<Pipeline> = ["stream", "handler"]
@@ -63,7 +73,7 @@ export const connect = (
 
 /** The scenario of an `/echo` query, which must be valid. */
 export const scenarioOf = (query: string): Scenario => {
-  const scenario = parseScenario(`http://echo.test/echo${query}`, defaults)
+  const scenario = parseScenario(`http://echo.test/echo${query}`, testSettings)
   if (!isScenario(scenario)) throw new Error(`invalid test query ${query}: ${scenario.message}`)
   return scenario
 }
@@ -73,7 +83,13 @@ export const respond = (request: Request, settings: Partial<EchoSettings> = {}, 
   Effect.gen(function* () {
     const sockets = peers ?? (yield* Queue.unbounded<TestPeer>())
     const response = yield* route(request).pipe(
-      Effect.provide(Layer.merge(EchoConfig.layerWith(settings), WebSocketService.layerTest(sockets)))
+      Effect.provide(
+        Layer.mergeAll(
+          EchoConfig.layerWith({ testBehaviours: true, ...settings }),
+          WebSocketService.layerTest(sockets),
+          testExecutionContext
+        )
+      )
     )
     return { response, peers: sockets }
   })

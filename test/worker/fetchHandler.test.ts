@@ -10,7 +10,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Stream from "effect/Stream"
 import { describe, expect, it } from "vitest"
-import { type FetchHandlerOptions, toFetchHandler, UpgradeRefused } from "../../src/index.js"
+import { type FetchHandlerOptions, toFetchHandler, UpgradeRefused } from "../../src/Workers.js"
 import { bytesOf, Client, TIMEOUT_MS, within } from "./socket.js"
 
 /** The echo as @effect/platform users write it, answering text with `socket: ` in front and binary as it came. */

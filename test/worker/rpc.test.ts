@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { describe, expect, it } from "vitest"
-import { EchoRpcs } from "../../src/index.js"
+import { EchoRpcs } from "../../src/EchoRpcs.js"
 import { Client, connect, serviceWith, TIMEOUT_MS } from "./socket.js"
 
 const serializations = {

@@ -1,4 +1,5 @@
-import { env, SELF } from "cloudflare:test"
+import { createExecutionContext, env, SELF } from "cloudflare:test"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -8,6 +9,7 @@ import { route } from "../../src/runtime/Route.js"
 import { type Backend, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
 import { EchoRooms } from "../../src/services/EchoRooms.js"
 import { WebSocketService } from "../../src/services/WebSocketService.js"
+import { ExecutionContext } from "../../src/services/WorkerContext.js"
 
 /**
  * How long a test waits for one event before it fails: far longer than any event takes (tens of ms), so that
@@ -111,10 +113,12 @@ export const serviceWith = (settings: Partial<EchoSettings>): ((request: Request
     EchoConfig.layerWith({
       pipeline: env.ECHO_PIPELINE as Pipeline,
       backend: env.ECHO_BACKEND as Backend,
+      testBehaviours: true,
       ...settings
     }),
     Logger.minimumLogLevel(LogLevel.Warning)
   )
   const runtime = ManagedRuntime.make(layer)
-  return (request) => runtime.runPromise(route(request))
+  return (request) =>
+    runtime.runPromise(route(request).pipe(Effect.provideService(ExecutionContext, createExecutionContext())))
 }
