@@ -100,7 +100,11 @@ const payloads = [
 ]
 
 const PREFIX = "echo: "
-const CLIENT_LIMIT = 0.8
+/**
+ * A window in which the client used more than this much of a core measured the client. Not in a smoke run, which
+ * checks answers, not speed: its windows of 200 requests last ≈ 15 ms, too short for a CPU reading.
+ */
+const CLIENT_LIMIT = smoke ? Number.POSITIVE_INFINITY : 0.8
 
 /** Measures one window of load on a target: client CPU, server CPU and RSS at the window's edges. */
 const measure = async (
@@ -555,8 +559,9 @@ const main = async () => {
     const received = runs.reduce((n, r) => n + (r.figures.msgsPerSec ?? r.figures.callsPerSec ?? 0), 0)
     console.log(`smoke: ${runs.length} windows, ${mismatches} mismatches, ${failures.length} failed workloads`)
     for (const line of headlineLines(result)) console.log(line)
-    const invalid = runs.some((r) => r.figures.valid === 0)
-    if (mismatches > 0 || received === 0 || invalid || failures.length > 0) process.exit(1)
+    const invalid = runs.filter((r) => r.figures.valid === 0)
+    for (const r of invalid) console.log(`invalid: ${r.workload}, ${r.target}: ${JSON.stringify(r.figures)}`)
+    if (mismatches > 0 || received === 0 || invalid.length > 0 || failures.length > 0) process.exit(1)
     return
   }
   if (option("out") !== undefined) {
