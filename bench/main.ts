@@ -1,8 +1,10 @@
 // `npm run bench`: starts every target, runs every workload against each in rotating order, writes the results.
 import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
-import { answersHealth, openFilesLimit } from "../test/support/workerdServe.js"
+import { openFilesLimit } from "../test/support/workerdServe.js"
+import { stopAllServers } from "../test/support/wranglerDev.js"
+import { bundleReport } from "./bundleReport.js"
 import {
   BINARY,
   Connection,
@@ -15,6 +17,7 @@ import {
   TEXT,
   type Window
 } from "./client.js"
+import { COLD_START, coldStart, POLL_MS } from "./coldStart.js"
 import { HEAP_TARGETS, heapAfterClose } from "./heap.js"
 import { type Expected, keepAliveClients, type RequestWindow } from "./http.js"
 import { cpuSeconds, rssBytes } from "./proc.js"
@@ -25,10 +28,23 @@ import {
   type ProfileWorkload,
   profileWorker
 } from "./profile.js"
-import { type Figure, headline, headlineLines, markdown, RPC_CALLS, type Run, summarize, svg } from "./report.js"
+import {
+  type Figure,
+  headline,
+  headlineLines,
+  markdown,
+  RPC_CALLS,
+  type Run,
+  startupBreakdown,
+  summarize,
+  svg
+} from "./report.js"
 import { echoCalls, ping } from "./rpc.js"
+import { startupProfile } from "./startupProfile.js"
 import {
   buildWorkers,
+  EFFECT_METAFILE,
+  isStartupVariant,
   isWorkerd,
   LABELS,
   root,
@@ -49,9 +65,19 @@ const option = (name: string) => {
 }
 const quick = flag("quick")
 const smoke = flag("smoke")
-/** Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads, requests, upgrades, firstResponse, rpc). */
-const only = option("workloads")?.split(",")
-const DEFAULT_TARGETS: TargetId[] = ["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T2-dev", "T3-dev"]
+/**
+ * Runs only these workloads (pingPong, closed100, rampAndOpenLoop, payloads, requests, upgrades, rpc, coldStart,
+ * startupProfile); `firstResponse`, coldStart's old name, is coldStart.
+ */
+const only = option("workloads")
+  ?.split(",")
+  .map((name) => (name === "firstResponse" ? "coldStart" : name))
+const wants = (workload: string) =>
+  (only === undefined || only.includes(workload)) && !(smoke && workload === "payloads")
+const DEFAULT_TARGETS: TargetId[] = [
+  ...["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T2-dev", "T3-dev"],
+  ...["T3-load", "T3-built"]
+] as TargetId[]
 /** Smoke: our Worker, the Socket echo on toFetchHandler, and the NDJSON baseline that our `/rpc` is checked against. */
 const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8"]
 
@@ -78,8 +104,13 @@ const settings = {
     warmup: 100,
     settleMs: smoke || quick ? 300 : 1000
   },
-  /** A fresh workerd, `GET /health` polled this often from spawn on. */
-  firstResponse: { pollMs: 5 }
+  /**
+   * Fresh workerd processes per target and repetition, for each of the two cold-start figures (targets alternate);
+   * each polled every `pollMs` from spawn on.
+   */
+  coldStart: { processes: Number(option("cold-starts") ?? (smoke ? 1 : quick ? 2 : 5)), pollMs: POLL_MS },
+  /** `wrangler check startup` runs whose samples are added up (once per run, not per repetition). */
+  startupProfile: { runs: Number(option("startup-profiles") ?? (smoke ? 1 : quick ? 3 : 10)) }
 }
 
 const TEXT_20 = Buffer.from("0123456789abcdefghij")
@@ -100,7 +131,11 @@ const payloads = [
 ]
 
 const PREFIX = "echo: "
-const CLIENT_LIMIT = 0.8
+/**
+ * A window in which the client used more than this much of a core measured the client. Not in a smoke run, which
+ * checks answers, not speed: its windows of 200 requests last ≈ 15 ms, too short for a CPU reading.
+ */
+const CLIENT_LIMIT = smoke ? Number.POSITIVE_INFINITY : 0.8
 
 /** Measures one window of load on a target: client CPU, server CPU and RSS at the window's edges. */
 const measure = async (
@@ -425,15 +460,6 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
         valid: figures.valid * pongs
       }
     }
-  },
-  async firstResponse(target) {
-    const fresh = await startTarget(target.id, {
-      reference: option("reference"),
-      ready: answersHealth,
-      pollMs: settings.firstResponse.pollMs
-    })
-    await fresh.stop()
-    return { "first response of a fresh workerd": { firstResponseMs: fresh.readyMs ?? 0, valid: 1 } }
   }
 }
 
@@ -443,7 +469,9 @@ const runsOn = (workload: string, target: TargetId): boolean => {
   if (workload === "rpc" || target === "T8") return workload === "rpc" && (target === "T3" || target === "T8")
   // The Socket echo serves only /echo: it is there for the messages.
   if (target === "T7") return workload === "pingPong" || workload === "closed100"
-  if (workload === "requests" || workload === "upgrades" || workload === "firstResponse") return isWorkerd(target)
+  // The start-up variants are there for the cold starts.
+  if (isStartupVariant(target)) return workload === "coldStart"
+  if (workload === "requests" || workload === "upgrades" || workload === "coldStart") return isWorkerd(target)
   // Hono and the plain Durable Object are there for the per-request, per-upgrade and 100-connection figures.
   if (workload === "rampAndOpenLoop" || workload === "payloads") return target !== "T4" && target !== "T5"
   return true
@@ -488,29 +516,32 @@ const main = async () => {
   }
   const began = Date.now()
   console.error(`building the Workers...`)
-  const bundle = buildWorkers(option("subject"), option("reference"))
+  const coldStarts = wants("coldStart") ? settings.targets.filter((id) => runsOn("coldStart", id)) : []
+  const bundle = buildWorkers(option("subject"), option("reference"), coldStarts.some(isStartupVariant))
   if (settings.targets.includes("T6") && !bundle.effectExportsEchoRoom) {
     skipped.add(T6_SKIPPED)
     console.error(T6_SKIPPED)
     settings.targets = settings.targets.filter((id) => id !== "T6")
+    coldStarts.splice(0, coldStarts.length, ...coldStarts.filter((id) => id !== "T6"))
   }
   const toolchain = versions()
   const targets: Target[] = []
-  const stopAll = () => Promise.all(targets.map((t) => t.stop()))
+  const stopAll = () => Promise.all([...targets.map((t) => t.stop()), stopAllServers()])
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)))
   const runs: Run[] = []
   const failures: { rep: number; workload: string; target: TargetId; error: string }[] = []
+  // Servers that run for the whole run: the targets of the workloads that do not start their own.
+  const longLived = settings.targets.filter((id) => Object.keys(workloads).some((w) => wants(w) && runsOn(w, id)))
   try {
-    console.error(`starting ${settings.targets.map((id) => LABELS[id]).join(", ")}...`)
+    if (longLived.length > 0) console.error(`starting ${longLived.map((id) => LABELS[id]).join(", ")}...`)
     const reference = { reference: option("reference") }
-    const started = await Promise.allSettled(settings.targets.map((id) => startTarget(id, reference)))
+    const started = await Promise.allSettled(longLived.map((id) => startTarget(id, reference)))
     for (const result of started) if (result.status === "fulfilled") targets.push(result.value)
     const failed = started.find((result) => result.status === "rejected")
     if (failed) throw failed.reason
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const [workload, run] of Object.entries(workloads)) {
-        if (smoke && workload === "payloads") continue
-        if (only !== undefined && !only.includes(workload)) continue
+        if (!wants(workload)) continue
         for (let k = 0; k < targets.length; k++) {
           const index = (k + rep) % targets.length
           const target = targets[index] as Target
@@ -530,10 +561,43 @@ const main = async () => {
           }
         }
       }
+      // Cold starts: each round starts every target once, in an order that rotates, so noise falls on all alike.
+      for (let round = 0; round < settings.coldStart.processes; round++) {
+        for (let k = 0; k < coldStarts.length; k++) {
+          const id = coldStarts[(k + round + rep) % coldStarts.length] as TargetId
+          try {
+            const figures = await coldStart(id, reference.reference)
+            runs.push({ rep, round, workload: COLD_START, target: id, figures })
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error)
+            failures.push({ rep, workload: "coldStart", target: id, error: message })
+            console.error(`rep ${rep + 1} coldStart ${id} failed: ${message}`)
+          }
+        }
+        if (coldStarts.length > 0)
+          console.error(`rep ${rep + 1} coldStart round ${round + 1} ${Math.round((Date.now() - began) / 1000)} s`)
+      }
     }
   } finally {
     await stopAll()
   }
+  const stamp = new Date(began)
+    .toISOString()
+    .replace(/:/g, "-")
+    .replace(/\.\d+Z$/, "Z")
+  const out = option("out")
+  let profile: ReturnType<typeof startupProfile> | undefined
+  if (wants("startupProfile")) {
+    console.error(`profiling start-up (wrangler check startup, ${settings.startupProfile.runs} runs)...`)
+    const keep =
+      out === undefined
+        ? `${root}bench/results/${stamp}-startup.cpuprofile`
+        : out.replace(/\.json$/, ".startup.cpuprofile")
+    mkdirSync(`${root}bench/results`, { recursive: true })
+    profile = startupProfile(settings.startupProfile.runs, smoke ? undefined : keep)
+  }
+  // Our bundle's parts; not for a --subject build, which has no metafile.
+  const parts = existsSync(EFFECT_METAFILE) ? bundleReport(EFFECT_METAFILE, root) : undefined
   const summary: Figure[] = summarize(runs)
   const ratios = headline(runs)
   const result = {
@@ -543,9 +607,12 @@ const main = async () => {
     machine: { cpus: (await import("node:os")).cpus().length, loadAverage: (await import("node:os")).loadavg() },
     versions: toolchain,
     bundle,
+    ...(parts === undefined ? {} : { bundleReport: parts }),
     targets: Object.fromEntries(settings.targets.map((id) => [id, LABELS[id]])),
     ratios,
     summary,
+    startupBreakdown: startupBreakdown(runs),
+    ...(profile === undefined ? {} : { startupProfile: profile }),
     failures,
     skipped: [...skipped],
     runs
@@ -555,17 +622,17 @@ const main = async () => {
     const received = runs.reduce((n, r) => n + (r.figures.msgsPerSec ?? r.figures.callsPerSec ?? 0), 0)
     console.log(`smoke: ${runs.length} windows, ${mismatches} mismatches, ${failures.length} failed workloads`)
     for (const line of headlineLines(result)) console.log(line)
-    const invalid = runs.some((r) => r.figures.valid === 0)
-    if (mismatches > 0 || received === 0 || invalid || failures.length > 0) process.exit(1)
+    const invalid = runs.filter((r) => r.figures.valid === 0)
+    for (const r of invalid) console.log(`invalid: ${r.workload}, ${r.target}: ${JSON.stringify(r.figures)}`)
+    if (mismatches > 0 || received === 0 || invalid.length > 0 || failures.length > 0) process.exit(1)
     return
   }
-  if (option("out") !== undefined) {
-    writeFileSync(option("out") as string, `${JSON.stringify(result, null, 2)}\n`)
+  if (out !== undefined) {
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
     console.log(markdown(result))
     printHeadlines(result)
     return
   }
-  const stamp = result.date.replace(/:/g, "-").replace(/\.\d+Z$/, "Z")
   mkdirSync(`${root}bench/results`, { recursive: true })
   writeFileSync(`${root}bench/results/${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`)
   const table = markdown(result)

@@ -69,8 +69,8 @@ const GROUPS: ReadonlyArray<readonly [string, (module: string) => boolean]> = [
   ["Effect: fiber runtime, core and data types", (m) => m.includes("node_modules/effect/")]
 ]
 
-/** The modules of an unminified bundle: each `// path` comment and the 0-based line it starts at. */
-const modulesOf = (bundle: string) => {
+/** The module of a 0-based line of an unminified bundle, from the `// path` comment each module starts with. */
+export const modulesOf = (bundle: string) => {
   const starts: { line: number; module: string }[] = []
   bundle.split("\n").forEach((text, line) => {
     // Paths are relative to the wrangler.toml's directory: the fixture's start with ../../../.

@@ -1,8 +1,12 @@
 // Turns the runs into medians, paired ratios, a markdown table and an SVG chart.
+import type { BundleReport } from "./bundleReport.js"
+import type { StartupProfile } from "./startupProfile.js"
 
 /** One target in one workload in one repetition. */
 export interface Run {
   readonly rep: number
+  /** Within a repetition, the round of a workload measured many times over (cold starts): pairs are per round. */
+  readonly round?: number
   readonly workload: string
   readonly target: string
   readonly figures: Record<string, number>
@@ -68,7 +72,7 @@ const REQUESTS_BOTH = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": bot
 const REQUESTS_426 = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": 426")
 const REQUESTS_HEALTH = (w: string) => w.startsWith(REQUESTS) && w.endsWith(": /health")
 const UPGRADES = "upgrades:"
-const FIRST_RESPONSE = "first response"
+const COLD_START = "cold start"
 /** The workload name of the RPC calls (its own prefix: never a match for `CLOSED_100`). */
 export const RPC_CALLS = "Echo RPC calls"
 
@@ -84,6 +88,26 @@ const MODES: ReadonlyArray<readonly [string, string, string]> = [
   ["this build/reference build, handler", "T3h", "T3h-ref"],
   ["this build/reference build, durable object", "T6", "T6-ref"]
 ]
+
+/** The cold-start ratios to the plain Worker (T2), by target: the name each ratio starts with. */
+export const COLD_START_PAIRS: Readonly<Record<string, string>> = {
+  T3: "effect/plain",
+  T3h: "effect-handler/plain",
+  T4: "hono/plain",
+  T5: "plain-do/plain",
+  T6: "effect-do/plain",
+  "T3-load": "effect modules loaded/plain",
+  "T3-built": "effect runtime built/plain",
+  "T3-ref": "reference/plain",
+  "T3h-ref": "reference-handler/plain",
+  "T6-ref": "reference-do/plain"
+}
+
+/** The cold-start figures, by the words their ratios and headline lines end with. */
+const COLD_START_FIGURES = [
+  ["time to first response", "firstResponseMs"],
+  ["time to first echo", "firstEchoMs"]
+] as const
 
 /** Each ratio is taken within one repetition (the two targets ran back to back), then the median is taken. */
 const SPECS: ReadonlyArray<{
@@ -275,8 +299,26 @@ const SPECS: ReadonlyArray<{
     { name: `${name} upgrades per CPU-s`, workload: UPGRADES, figure: "upgradesPerServerCpuSec", num, den },
     { name: `${name} upgrades/s`, workload: UPGRADES, figure: "upgradesPerSec", num, den },
     { name: `${name} KiB per socket`, workload: UPGRADES, figure: "rssPerSocketKiB", num, den },
-    { name: `${name} time to first response`, workload: FIRST_RESPONSE, figure: "firstResponseMs", num, den }
-  ])
+    // Against plain, the cold starts are in COLD_START_PAIRS.
+    ...(den === "T2"
+      ? []
+      : COLD_START_FIGURES.map(([words, figure]) => ({
+          name: `${name} ${words}`,
+          workload: COLD_START,
+          figure,
+          num,
+          den
+        })))
+  ]),
+  ...Object.entries(COLD_START_PAIRS).flatMap(([num, name]) =>
+    COLD_START_FIGURES.map(([words, figure]) => ({
+      name: `${name} ${words}`,
+      workload: COLD_START,
+      figure,
+      num,
+      den: "T2"
+    }))
+  )
 ]
 
 const pairedRatios = (
@@ -287,13 +329,54 @@ const pairedRatios = (
   den: string
 ): number[] => {
   const matches = typeof workload === "string" ? (w: string) => w.startsWith(workload) : workload
-  const find = (rep: number, target: string) =>
-    runs.find((r) => r.rep === rep && r.target === target && matches(r.workload))?.figures[figure]
-  const reps = [...new Set(runs.map((r) => r.rep))]
-  return reps.flatMap((rep) => {
-    const a = find(rep, num)
-    const b = find(rep, den)
-    return a !== undefined && b !== undefined && b !== 0 ? [a / b] : []
+  const pairs = new Map<string, { a?: number; b?: number }>()
+  for (const r of runs) {
+    if (!matches(r.workload) || (r.target !== num && r.target !== den) || r.figures[figure] === undefined) continue
+    const key = `${r.rep}.${r.round ?? ""}`
+    const pair = pairs.get(key) ?? {}
+    // The first of each, as before rounds existed.
+    if (r.target === num) pair.a ??= r.figures[figure]
+    else pair.b ??= r.figures[figure]
+    pairs.set(key, pair)
+  }
+  return [...pairs.values()].flatMap(({ a, b }) => (a !== undefined && b !== undefined && b !== 0 ? [a / b] : []))
+}
+
+/** One phase of our Worker's cold start: the median of its paired differences, ms. */
+export interface Phase {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly ms: number
+  readonly min: number
+  readonly max: number
+  readonly n: number
+}
+
+/**
+ * Our Worker's time to first `/health` answer, split by the start-up variants: each phase is the difference of two
+ * targets' `firstResponseMs` in the same round, and its median over the rounds.
+ */
+export const startupBreakdown = (runs: readonly Run[]): Phase[] => {
+  const phases = [
+    ["loading and evaluating our modules", "T2", "T3-load"],
+    ["building the runtime", "T3-load", "T3-built"],
+    ["the first request through the route", "T3-built", "T3"],
+    ["all of it (ours over plain)", "T2", "T3"]
+  ] as const
+  const at = new Map<string, number>()
+  for (const r of runs)
+    if (r.workload.startsWith(COLD_START) && r.figures.firstResponseMs !== undefined && r.figures.valid !== 0)
+      at.set(`${r.rep}.${r.round ?? ""}.${r.target}`, r.figures.firstResponseMs)
+  const rounds = [...new Set(runs.map((r) => `${r.rep}.${r.round ?? ""}`))]
+  return phases.flatMap(([name, from, to]) => {
+    const differences = rounds.flatMap((round) => {
+      const [a, b] = [at.get(`${round}.${from}`), at.get(`${round}.${to}`)]
+      return a !== undefined && b !== undefined ? [b - a] : []
+    })
+    if (differences.length === 0) return []
+    const { median: ms, ...rest } = spread(differences)
+    return [{ name, from, to, ms, ...rest }]
   })
 }
 
@@ -345,7 +428,9 @@ const SHOWN: Record<string, string> = {
   rssPerSocketKiB: "RSS per open socket, KiB",
   closeSeconds: "time to close all, s",
   rssLastOverFirstRound: "RSS after last round / after round 1",
-  firstResponseMs: "spawn to first GET /health, ms",
+  firstResponseMs: "spawn to first GET /health answer, ms",
+  portOpenMs: "spawn to the port accepting, ms",
+  firstEchoMs: "spawn to first echo received, ms",
   failures: "failures",
   uncleanCloses: "unclean closes",
   valid: "valid repetitions"
@@ -368,6 +453,11 @@ interface Result {
   readonly failures?: readonly { rep: number; workload: string; target: string; error: string }[]
   /** Targets or workloads left out, and why. */
   readonly skipped?: readonly string[]
+  /** Our bundle by package and module, from esbuild's metafile. */
+  readonly bundleReport?: BundleReport
+  /** Our Worker's cold start split into phases by the start-up variants. */
+  readonly startupBreakdown?: readonly Phase[]
+  readonly startupProfile?: StartupProfile
 }
 
 const kib = (bytes: number) => (bytes / 1024).toFixed(1)
@@ -395,7 +485,8 @@ const REFERENCE_FIGURES = [
   "upgrades per CPU-s",
   "upgrades/s",
   "KiB per socket",
-  "time to first response"
+  "time to first response",
+  "time to first echo"
 ]
 
 /** The lines printed last: each ratio is the median of the paired ratios; several comparisons share a line. */
@@ -443,15 +534,121 @@ export const headlineLines = (result: Result): string[] => {
       `plain (T2) ${gzip("plain")}, plain NDJSON RPC (T8) ${gzip("plain-ndjson")}` +
       (result.bundle.reference === undefined ? "" : `, reference (T3-ref) ${gzip("reference")}`)
   )
-  const first = result.summary.filter((f) => f.workload.startsWith(FIRST_RESPONSE) && f.figure === "firstResponseMs")
-  if (first.length > 0)
-    lines.push(`time to first response, ms (median): ${first.map((f) => `${f.target} ${fmt(f.median)}`).join(", ")}`)
+  lines.push(...coldStartLines(result))
+  const parts = result.bundleReport
+  if (parts !== undefined) lines.push(`${bundleByPackage(parts)}; ${bundleAtLoad(parts)}`)
   const rounds = result.summary.filter((f) => f.figure === "rssLastOverFirstRound")
   if (rounds.length > 0)
     lines.push(
       `RSS after the last round / after round 1 (goal ≤ 1.10): ${rounds.map((f) => `${f.target} ${f.median.toFixed(2)}`).join(", ")}`
     )
   for (const reason of result.skipped ?? []) if (reason !== t6) lines.push(reason)
+  return lines
+}
+
+/** `time to first response ...` and `time to first echo ...`: the median of each target, its paired ratio to plain. */
+const coldStartLines = (result: Result): string[] => {
+  const lines: string[] = []
+  for (const [words, figure] of COLD_START_FIGURES) {
+    const medians = result.summary.filter((f) => f.workload.startsWith(COLD_START) && f.figure === figure)
+    if (medians.length === 0) continue
+    const cells = medians.map((f) => {
+      const ratio = result.ratios.find((r) => r.name === `${COLD_START_PAIRS[f.target]} ${words}`)
+      return `${f.target} ${fmt(f.median)}${ratio === undefined ? "" : ` (${ratio.median.toFixed(2)})`}`
+    })
+    lines.push(`${words}, ms (median; paired ratio to plain T2): ${cells.join(", ")}`)
+  }
+  const phases = result.startupBreakdown ?? []
+  if (phases.length > 0)
+    lines.push(
+      `cold start of ours over plain, ms (median of paired differences): ${phases.map((p) => `${p.name} ${fmt(p.ms)}`).join(", ")}`
+    )
+  return lines
+}
+
+const bundleByPackage = (parts: BundleReport) =>
+  `bundle by package, KiB gzip (each alone; whole ${kib(parts.gzip)}): ${parts.byPackage.map((p) => `${p.name} ${kib(p.gzip)}`).join(", ")}`
+
+const bundleAtLoad = (parts: BundleReport) =>
+  `evaluated at load ${kib(parts.atLoad.gzip)} KiB gzip (${parts.atLoad.modules} modules), ` +
+  `on demand ${kib(parts.onDemand.gzip)} (${parts.onDemand.modules})`
+
+/** The cold-start table, the phases, the start-up profile's top entries and the bundle's parts, as markdown. */
+export const coldStartMarkdown = (result: Result): string[] => {
+  const lines: string[] = []
+  const medians = (figure: string) =>
+    new Map(
+      result.summary.filter((f) => f.workload.startsWith(COLD_START) && f.figure === figure).map((f) => [f.target, f])
+    )
+  const [response, echo] = [medians("firstResponseMs"), medians("firstEchoMs")]
+  if (response.size > 0) {
+    const ratio = (target: string, words: string) => {
+      const r = result.ratios.find((x) => x.name === `${COLD_START_PAIRS[target]} ${words}`)
+      return r === undefined ? "" : `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`
+    }
+    const cell = (f: Figure | undefined) => (f === undefined ? "" : `${fmt(f.median)} (${fmt(f.min)}–${fmt(f.max)})`)
+    lines.push(
+      "",
+      "**Cold start**: a fresh `workerd serve` per measurement, polled every 2 ms from spawn; medians (min–max) over the " +
+        "processes, and the medians of the ratios to plain (T2) paired per round",
+      "",
+      "| target | spawn to first `/health`, ms | ratio to plain | spawn to first echo, ms | ratio to plain | processes |",
+      "|---|---|---|---|---|---|"
+    )
+    for (const [target, f] of response)
+      lines.push(
+        `| ${result.targets[target] ?? target} | ${cell(f)} | ${ratio(target, "time to first response")} | ` +
+          `${cell(echo.get(target))} | ${ratio(target, "time to first echo")} | ${f.n} |`
+      )
+  }
+  const phases = result.startupBreakdown ?? []
+  if (phases.length > 0) {
+    lines.push(
+      "",
+      "**Where our cold start goes** (time to first `/health`; each phase the median of the differences between two " +
+        "targets in the same round)",
+      "",
+      "| phase | targets | ms, median (min–max) |",
+      "|---|---|---|"
+    )
+    for (const p of phases)
+      lines.push(`| ${p.name} | ${p.to} − ${p.from} | ${fmt(p.ms)} (${fmt(p.min)}–${fmt(p.max)}) |`)
+  }
+  const profile = result.startupProfile
+  if (profile !== undefined) {
+    lines.push(
+      "",
+      `**Start-up profile** (\`wrangler check startup\`, ${profile.runs} runs of \`${profile.bundle}\`, ` +
+        `${profile.samples} samples every ${profile.intervalMs.toFixed(2)} ms; ` +
+        `${profile.kept === undefined ? "" : `one run's profile: \`${profile.kept}\`; `}self time per start-up): ` +
+        `busy ${fmt(profile.busyMs)} ms`,
+      ""
+    )
+    const table = (title: string, rows: StartupProfile["byKind"]) => {
+      lines.push(`| ${title} | ms | % of busy |`, "|---|---|---|")
+      for (const r of rows) lines.push(`| ${r.name} | ${fmt(r.ms)} | ${r.percent.toFixed(1)} |`)
+      lines.push("")
+    }
+    table("kind", profile.byKind)
+    table("package (the bundle's functions)", profile.byPackage)
+    table("module", profile.byModule.slice(0, 10))
+    table("function", profile.byFunction.slice(0, 15))
+    lines.pop()
+  }
+  const parts = result.bundleReport
+  if (parts !== undefined) {
+    lines.push(
+      "",
+      `**Our bundle** (\`${parts.output}\`, ${kib(parts.raw)} KiB raw, ${kib(parts.gzip)} KiB gzip; ${bundleAtLoad(parts)}; ` +
+        "each part's gzip is of its own bytes alone)",
+      "",
+      "| package | KiB raw | KiB gzip |",
+      "|---|---|---|"
+    )
+    for (const p of parts.byPackage) lines.push(`| ${p.name} | ${kib(p.raw)} | ${kib(p.gzip)} |`)
+    lines.push("", "| our module | KiB raw | KiB gzip |", "|---|---|---|")
+    for (const p of parts.byModule) lines.push(`| ${p.name} | ${kib(p.raw)} | ${kib(p.gzip)} |`)
+  }
   return lines
 }
 
@@ -497,6 +694,7 @@ export const markdown = (result: Result): string => {
       lines.push(`| ${label(figure)} | ${cells.join(" | ")} |`)
     }
   }
+  lines.push(...coldStartMarkdown(result))
   for (const reason of result.skipped ?? []) lines.push("", reason)
   for (const f of result.failures ?? []) {
     lines.push("", `Failed and restarted: repetition ${f.rep + 1}, ${f.workload}, ${f.target}: ${f.error}`)

@@ -1,6 +1,7 @@
 // The servers under test: how each is built, started, found in /proc and stopped.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import {
@@ -13,6 +14,7 @@ import {
 } from "../test/support/workerdServe.js"
 import { freePort, NOT_WEBSOCKET, startWranglerDev, stopProcess } from "../test/support/wranglerDev.js"
 import { listenerOf, sessionProcesses } from "./proc.js"
+import { STARTUP_VARIANTS, type StartupVariant } from "./startupVariants.js"
 
 export { WORKERD } from "../test/support/workerdServe.js"
 
@@ -20,6 +22,15 @@ export { WORKERD } from "../test/support/workerdServe.js"
 export const root = fileURLToPath(new URL("../..", import.meta.url))
 const build = `${root}bench/.build/`
 const COMPATIBILITY_DATE = readWranglerToml().compatibilityDate
+
+/**
+ * The native workerd binary, as the `workerd` package (wrangler's) resolves it for this platform: `WORKERD` is the
+ * package's Node launcher, whose own start-up (≈ 60 ms here) would be most of a plain Worker's cold start.
+ */
+export const WORKERD_BINARY: string = (() => {
+  const resolved = createRequire(`${root}package.json`)("workerd") as { default: string | { default: string } }
+  return typeof resolved.default === "string" ? resolved.default : resolved.default.default
+})()
 
 export type TargetId =
   | "T0"
@@ -37,6 +48,8 @@ export type TargetId =
   | "T3-ref"
   | "T3h-ref"
   | "T6-ref"
+  | "T3-load"
+  | "T3-built"
 
 export const LABELS: Record<TargetId, string> = {
   T0: "T0 raw TCP echo (node:net)",
@@ -53,7 +66,9 @@ export const LABELS: Record<TargetId, string> = {
   "T3-dev": "T3 Effect Worker, wrangler dev",
   "T3-ref": "T3-ref another build of ours, workerd serve",
   "T3h-ref": "T3h-ref another build of ours, ECHO_PIPELINE=handler, workerd serve",
-  "T6-ref": "T6-ref another build of ours, ECHO_BACKEND=durable-object, workerd serve"
+  "T6-ref": "T6-ref another build of ours, ECHO_BACKEND=durable-object, workerd serve",
+  "T3-load": "T3-load our modules loaded, /health answered by hand (no runtime), workerd serve",
+  "T3-built": "T3-built our modules loaded and the runtime built at load, /health by hand, workerd serve"
 }
 
 /** The Durable Object class our bundle exports once the Durable Object backend lands, and its binding. */
@@ -64,7 +79,15 @@ const SERVED: Partial<
   Record<
     TargetId,
     {
-      readonly bundle: "effect" | "plain" | "hono" | "plain-do" | "socket" | "plain-ndjson" | "reference"
+      readonly bundle:
+        | "effect"
+        | "plain"
+        | "hono"
+        | "plain-do"
+        | "socket"
+        | "plain-ndjson"
+        | "reference"
+        | StartupVariant
       readonly toml: string
       readonly overrides?: Record<string, string>
       readonly durableObjects?: boolean
@@ -93,8 +116,14 @@ const SERVED: Partial<
     toml: "wrangler.toml",
     overrides: { ECHO_BACKEND: "durable-object" },
     durableObjects: true
-  }
+  },
+  // The start-up breakdown: our modules with less of the first request's work (see startupVariants.ts).
+  "T3-load": { bundle: "effect-load", toml: "wrangler.toml" },
+  "T3-built": { bundle: "effect-built", toml: "wrangler.toml" }
 }
+
+/** The start-up variants, built only when one of them is a target. */
+export const isStartupVariant = (id: TargetId) => id === "T3-load" || id === "T3-built"
 
 /** Targets on raw `workerd serve`: the request, upgrade and first-response workloads run against these. */
 export const isWorkerd = (id: TargetId) => id in SERVED
@@ -161,6 +190,9 @@ export type Bundles = {
   readonly "plain-ndjson": Size
   /** `--reference`'s bundle (T3-ref), when given. */
   readonly reference?: Size
+  /** The start-up variants of ours (T3-load, T3-built), when one of them is a target. */
+  readonly "effect-load"?: Size
+  readonly "effect-built"?: Size
   readonly effectExportsEchoRoom: boolean
 }
 
@@ -174,19 +206,43 @@ const BUNDLED = {
   "plain-ndjson": "bench/plain-ndjson/wrangler.toml"
 } as const
 
+/** esbuild's metafile of our bundle (T3), beside it; not written for a `--subject` build. */
+export const EFFECT_METAFILE = `${build}effect/bundle-meta.json`
+
+/**
+ * Writes a start-up variant's entry and a wrangler.toml that is the project's with that entry as `main`, so it is
+ * bundled with the same date, flags and settings as ours; returns the config's path.
+ */
+const variantConfig = (name: StartupVariant): string => {
+  const dir = `${build}variants/${name}/`
+  mkdirSync(dir, { recursive: true })
+  // Named worker.js: wrangler names the bundle after its entry.
+  writeFileSync(`${dir}worker.js`, STARTUP_VARIANTS[name](`${root}src/runtime/`))
+  const toml = readFileSync(`${root}wrangler.toml`, "utf8").replace(/^main\s*=.*$/m, `main = "worker.js"`)
+  writeFileSync(`${dir}wrangler.toml`, toml)
+  return `${dir}wrangler.toml`
+}
+
 /**
  * Bundles every Worker exactly as `npm run build` does (wrangler deploy --dry-run, each with its wrangler.toml),
- * into `bench/.build/NAME/` (never `dist/`, which the package build owns), and returns the sizes. `subject`
- * replaces our bundle on raw workerd (T3, T3h, T6) by another build of ours; `reference` is only measured.
+ * into `bench/.build/NAME/` (never `dist/`, which the package build owns), and returns the sizes; ours with
+ * esbuild's metafile (`EFFECT_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
+ * build of ours; `reference` is only measured. `variants`: the start-up variants too, from this tree's `src/`.
  */
-export const buildWorkers = (subject?: string, reference?: string): Bundles => {
+export const buildWorkers = (subject?: string, reference?: string, variants = false): Bundles => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
   rmSync(`${build}serve`, { recursive: true, force: true })
-  for (const [name, config] of Object.entries(BUNDLED)) {
+  rmSync(EFFECT_METAFILE, { force: true })
+  const configs: Array<[string, string]> = [
+    ...Object.entries(BUNDLED),
+    ...(variants ? (Object.keys(STARTUP_VARIANTS) as StartupVariant[]).map((name) => [name, variantConfig(name)]) : [])
+  ] as Array<[string, string]>
+  for (const [name, config] of configs) {
     if (name === "effect" && subject !== undefined) continue
+    const metafile = name === "effect" ? ["--metafile", EFFECT_METAFILE] : []
     // An absolute --outdir: wrangler resolves a relative one against the config's directory.
-    execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}${name}`, "--config", config], {
+    execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}${name}`, ...metafile, "--config", config], {
       cwd: root,
       stdio: "ignore",
       env
@@ -208,6 +264,9 @@ export const buildWorkers = (subject?: string, reference?: string): Bundles => {
     socket: size(`${build}socket/worker.js`),
     "plain-ndjson": size(`${build}plain-ndjson/worker.js`),
     ...(reference === undefined ? {} : { reference: size(reference) }),
+    ...(variants
+      ? { "effect-load": size(`${build}effect-load/worker.js`), "effect-built": size(`${build}effect-built/worker.js`) }
+      : {}),
     effectExportsEchoRoom: bundleExports(`${build}effect/worker.js`).includes(ECHO_ROOM.className)
   }
 }
@@ -218,10 +277,7 @@ let instances = 0
  * Serves one target's bundle on raw workerd, from a directory of its own (each instance writes its own
  * config.capnp), with the descriptor limit raised. `reference` is the bundle T3-ref serves.
  */
-const startServed = async (
-  id: TargetId,
-  options: { reference?: string | undefined; ready?: (port: number) => Promise<boolean>; pollMs?: number }
-): Promise<Target> => {
+const startServed = async (id: TargetId, options: StartOptions): Promise<Target> => {
   const spec = SERVED[id]
   if (spec === undefined) throw new Error(`${id} is not served by workerd`)
   const dir = `${build}serve/${id}-${instances++}/`
@@ -240,7 +296,8 @@ const startServed = async (
     overrides: spec.overrides ?? {},
     // Our bundle gets its Durable Object namespace whenever it exports the class, whatever the backend.
     durableObjects: spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom) ? [ECHO_ROOM] : [],
-    fdLimit: WORKERD_FD_LIMIT,
+    // A cold start times workerd itself: its native binary, not the launcher nor a shell that raises the limit.
+    ...(options.coldStart ? { binary: WORKERD_BINARY } : { fdLimit: WORKERD_FD_LIMIT }),
     verbose: true,
     ready:
       options.ready ?? (spec.readyPath === undefined ? answersNotWebSocket : answersNotWebSocketAt(spec.readyPath)),
@@ -253,7 +310,9 @@ const startServed = async (
     workerd: true,
     readyMs: served.readyMs,
     processes: () => sessionProcesses(served.pid, "workerd"),
-    stop: served.stop
+    stop: options.coldStart
+      ? () => served.stop().then(() => rmSync(dir, { recursive: true, force: true }))
+      : served.stop
   }
 }
 
@@ -282,14 +341,18 @@ const startDev = async (id: "T2-dev" | "T3-dev"): Promise<Target> => {
   }
 }
 
-/**
- * Starts a target. `reference` is the bundle (a `dist/worker.js` of another commit) that T3-ref serves; `ready`
- * and `pollMs` replace the readiness check of a workerd target (e.g. the first `GET /health`, polled often).
- */
-export const startTarget = (
-  id: TargetId,
-  options: { reference?: string | undefined; ready?: (port: number) => Promise<boolean>; pollMs?: number } = {}
-): Promise<Target> => {
+export interface StartOptions {
+  /** The bundle (a `dist/worker.js` of another commit) that T3-ref, T3h-ref and T6-ref serve. */
+  readonly reference?: string | undefined
+  /** Replaces the readiness check of a workerd target (e.g. the first `GET /health`, polled often). */
+  readonly ready?: (port: number) => Promise<boolean>
+  readonly pollMs?: number
+  /** A cold start: the native workerd binary spawned directly (no launcher, no `ulimit` shell), its directory removed when it stops. */
+  readonly coldStart?: boolean
+}
+
+/** Starts a target. */
+export const startTarget = (id: TargetId, options: StartOptions = {}): Promise<Target> => {
   switch (id) {
     case "T0":
       return startNode("T0", "targets/tcp-echo.mjs")
