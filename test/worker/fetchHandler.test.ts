@@ -4,13 +4,15 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Socket from "@effect/platform/Socket"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Stream from "effect/Stream"
-import { describe, expect, it } from "vitest"
-import { type FetchHandlerOptions, toFetchHandler, UpgradeRefused } from "../../src/Workers.js"
+import { describe, expect, it, vi } from "vitest"
+import { type FetchHandlerOptions, toFetchHandler, UpgradeRefused, WorkerEnv } from "../../src/Workers.js"
 import { bytesOf, Client, TIMEOUT_MS, within } from "./socket.js"
 
 /** The echo as @effect/platform users write it, answering text with `socket: ` in front and binary as it came. */
@@ -262,5 +264,51 @@ describe("HttpServerRequest.upgrade under toFetchHandler", () => {
   it("answers the app's other routes as toWebHandler would", async () => {
     const { response } = await worker("/nowhere")
     expect(response.status).toBe(404)
+  })
+})
+
+describe("toFetchHandler's layer", () => {
+  class Greeting extends Context.Tag("test/Greeting")<Greeting, string>() {}
+  const greet = HttpRouter.empty.pipe(
+    HttpRouter.get(
+      "/",
+      Effect.map(Greeting, (greeting) => HttpServerResponse.text(greeting))
+    )
+  )
+  const call = (handler: ReturnType<typeof toFetchHandler>, bindings: unknown = env) =>
+    handler.fetch(new Request("http://app.test/"), bindings, createExecutionContext())
+
+  it("is built once, with the Worker's env as WorkerEnv", async () => {
+    let builds = 0
+    const layer = Layer.effect(
+      Greeting,
+      Effect.map(WorkerEnv, (workerEnv) => {
+        builds++
+        return `hello from ${(workerEnv as { ECHO_PREFIX?: string }).ECHO_PREFIX}`
+      })
+    )
+    const handler = toFetchHandler(greet, layer)
+    for (let i = 0; i < 3; i++) expect(await (await call(handler)).text()).toBe(`hello from ${env.ECHO_PREFIX}`)
+    expect(builds).toBe(1)
+  })
+
+  it("answers every request with the JSON 500 while it fails to build, and logs the failure once", async () => {
+    const lines: Array<string> = []
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
+      lines.push(args.map(String).join(" "))
+    })
+    try {
+      const handler = toFetchHandler(greet, Layer.fail("no database"))
+      for (let i = 0; i < 3; i++) {
+        const response = await call(handler)
+        expect(response.status).toBe(500)
+        expect(await response.json()).toEqual({ error: "Internal server error", code: "INTERNAL_ERROR" })
+      }
+    } finally {
+      spy.mockRestore()
+    }
+    const failures = lines.filter((line) => line.includes("the layer failed to build"))
+    expect(failures).toHaveLength(1)
+    expect(failures[0]).toContain("no database")
   })
 })
