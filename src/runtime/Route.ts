@@ -85,7 +85,7 @@ const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scen
             },
             room
           )
-          .pipe(Effect.tapError(({ cause }) => Effect.logWarning("room unavailable", cause)))
+          .pipe(Effect.tapError(({ cause }) => Effect.logWarning("room unavailable", Cause.die(cause))))
     })
   )
 

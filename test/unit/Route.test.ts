@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import { route } from "../../src/runtime/Route.js"
 import { EchoConfig } from "../../src/services/EchoConfig.js"
+import { EchoRooms } from "../../src/services/EchoRooms.js"
 import { type TestPeer, WebSocketService } from "../../src/services/WebSocketService.js"
 import { captureLogs, type LogLine, PIPELINES, respond, testExecutionContext } from "./support.js"
 
@@ -76,6 +77,47 @@ describe("route, on Node", () => {
         logs.some((line) => line.level === "ERROR" && line.cause.includes("secret detail")),
         JSON.stringify(logs)
       )
+    })
+  )
+
+  it.effect("answers a room the runtime cannot reach with 503 ROOM_UNAVAILABLE and Retry-After, logging why", () =>
+    Effect.gen(function* () {
+      const logs: Array<LogLine> = []
+      // A namespace whose object is overloaded: the runtime rejects the stub's fetch.
+      const overloaded = {
+        newUniqueId: () => ({}),
+        idFromName: () => ({}),
+        get: () => ({ fetch: () => Promise.reject(new Error("Durable Object is overloaded")) })
+      } as unknown as DurableObjectNamespace
+      const response = yield* route(upgradeRequest({})).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            WebSocketService.layerTest(yield* Queue.unbounded<TestPeer>()),
+            EchoConfig.layerWith({ backend: "durable-object" }),
+            EchoRooms.layer(overloaded),
+            testExecutionContext
+          )
+        ),
+        Effect.provide(captureLogs(logs))
+      )
+      assert.strictEqual(response.status, 503)
+      assert.strictEqual(response.headers.get("retry-after"), "1")
+      assert.deepStrictEqual(yield* Effect.promise(() => response.json()), {
+        error: "The room could not take the connection right now; retry in a moment",
+        code: "ROOM_UNAVAILABLE"
+      })
+      assert.isTrue(
+        logs.some((line) => line.level === "WARN" && line.cause.includes("overloaded")),
+        JSON.stringify(logs)
+      )
+    })
+  )
+
+  it.effect("answers a room upgrade with 501 ROOMS_UNAVAILABLE where no rooms are provided", () =>
+    Effect.gen(function* () {
+      const { response } = yield* respond(upgradeRequest({}), { backend: "durable-object" })
+      assert.strictEqual(response.status, 501)
+      assert.strictEqual(((yield* Effect.promise(() => response.json())) as { code: string }).code, "ROOMS_UNAVAILABLE")
     })
   )
 
