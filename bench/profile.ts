@@ -22,11 +22,12 @@ export const PROFILE_WORKLOADS = ["closed100", "requests", "upgrades", "rpc"] as
  */
 export type ProfileWorkload = (typeof PROFILE_WORKLOADS)[number]
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
 }
-interface Profile {
+/** A V8 CPU profile, as the inspector writes it. */
+export interface Profile {
   readonly nodes: readonly ProfileNode[]
   readonly samples: readonly number[]
   readonly timeDeltas: readonly number[]

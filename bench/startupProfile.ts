@@ -4,18 +4,8 @@
 import { execFileSync } from "node:child_process"
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { packageOf } from "./bundleReport.js"
-import { modulesOf } from "./profile.js"
+import { modulesOf, type Profile } from "./profile.js"
 import { root } from "./targets.js"
-
-interface ProfileNode {
-  readonly id: number
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
-}
-interface Profile {
-  readonly nodes: readonly ProfileNode[]
-  readonly samples: readonly number[]
-  readonly timeDeltas: readonly number[]
-}
 
 export interface Row {
   readonly name: string

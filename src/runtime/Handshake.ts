@@ -87,12 +87,3 @@ export const upgradeOptions = (settings: UpgradeSettings, protocol: string | und
   idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
   protocol
 })
-
-/**
- * What keeps a request alive after its response: `ctx` of a Worker's `fetch`. A socket's program answers its
- * peer's close from a fiber, after the close event; without this the runtime may end the request first and drop
- * the socket, which its peer sees as 1006.
- */
-export interface RequestLifetime {
-  readonly waitUntil: (promise: Promise<unknown>) => void
-}
