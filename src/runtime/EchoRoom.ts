@@ -331,7 +331,7 @@ export class EchoRoom extends DurableObject<Env> {
    */
   private wakeBy(at: number): void {
     if (this.timer !== undefined && this.timerAt <= at) return
-    clearTimeout(this.timer)
+    if (this.timer !== undefined) clearTimeout(this.timer)
     this.timerAt = at
     this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()))
   }

@@ -164,7 +164,7 @@ beforeAll(async () => {
       compilerOptions: {
         paths: { "websocket-echo": ["../../../src/index.ts"], "websocket-echo/*": ["../../../src/*.ts"] }
       },
-      include: ["*.ts"]
+      include: ["*.ts", "../../../worker-configuration.d.ts"]
     })
   )
   // The repository's TypeScript (7, the native compiler) through its command line.

@@ -5,8 +5,9 @@
 #     the script waits until it answers GET /echo with NOT_WEBSOCKET (60 s at most); it is stopped on exit;
 #   - 127.0.0.1:8787 in the blocks after it becomes that port;
 #   - the interactive `wscat -c URL` becomes a scripted echo of "hello" through this repository's `ws`.
-# Then it checks what the page promises: the 426 JSON, the app's own route, the echo, the build's size line,
-# no install-scripts warning from npm and no request.cf fetch from wrangler.
+# Then it checks what the page promises: a Worker that imports the package by subpath only, the 426 JSON, the app's
+# own route, the echo, behaviours off (a 400 for delay_ms), the build's size line, no install-scripts warning from
+# npm and no request.cf fetch from wrangler.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -133,13 +134,13 @@ stop_dev
 fail=0
 expect() {
   if ! grep -qF -- "$2" "$3"; then
-    echo "FAIL: $1: no \"$2\" in the output" >&2
+    echo "FAIL: $1: no \"$2\" in $(basename "$3")" >&2
     fail=1
   fi
 }
 refuse() {
   if grep -qF -- "$2" "$3"; then
-    echo "FAIL: $1: \"$2\" in the output" >&2
+    echo "FAIL: $1: \"$2\" in $(basename "$3")" >&2
     fail=1
   fi
 }
@@ -148,6 +149,12 @@ expect "curl -i of /echo" '{"error":"Expected WebSocket upgrade request (Upgrade
   "$output"
 expect "curl of the app's own route" '{"hello":"world"}' "$output"
 expect "the WebSocket echo" "< echo: hello" "$output"
+expect "the upgrade with a behaviour's parameter" \
+  '{"error":"Unknown parameter \"delay_ms\"; the known ones are room","code":"UNKNOWN_PARAMETER"}' "$output"
+worker="$work/my-echo/src/index.ts"
+expect "the page's Worker" 'from "websocket-echo/Workers"' "$worker"
+expect "the page's Worker" 'from "websocket-echo/EchoServer"' "$worker"
+refuse "the page's Worker, which imports by subpath only" 'from "websocket-echo"' "$worker"
 expect "the build" "Total Upload:" "$output"
 refuse "npm install with the page's allowScripts" "not yet covered by allowScripts" "$output"
 refuse "wrangler dev with CLOUDFLARE_CF_FETCH_ENABLED=false" "Unable to fetch the Request.cf object" "$dev_log"
