@@ -24,6 +24,7 @@
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export {
   type FetchHandlerOptions,

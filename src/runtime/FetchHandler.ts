@@ -25,6 +25,29 @@ import { checkHandshake, type UpgradeSettings, upgradeOptions } from "./Handshak
  * How `HttpServerRequest.upgrade` fails under `toFetchHandler`: a `RequestError`, as @effect/platform types
  * it, whose `error` (also its `cause`) is the `HttpError` of the check that refused the handshake, such as
  * `NotWebSocket`. Left unhandled, it renders as that error's own JSON response (426 for `NotWebSocket`).
+ *
+ * @example
+ * ```ts
+ * import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+ * import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+ * import * as Effect from "effect/Effect"
+ * import { UpgradeRefused } from "websocket-echo/Workers"
+ *
+ * // A plain GET to this socket route gets a page of its own instead of the 426 JSON.
+ * export const live = Effect.gen(function* () {
+ *   const socket = yield* HttpServerRequest.upgrade
+ *   const write = yield* socket.writer
+ *   yield* socket.runRaw((data) => write(data))
+ *   return HttpServerResponse.empty()
+ * }).pipe(
+ *   Effect.catchIf(
+ *     (error) => error instanceof UpgradeRefused && error.error._tag === "NotWebSocket",
+ *     () => Effect.succeed(HttpServerResponse.html("<p>Connect with a WebSocket client.</p>"))
+ *   )
+ * )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class UpgradeRefused extends HttpServerError.RequestError {
   constructor(
@@ -46,6 +69,28 @@ export class UpgradeRefused extends HttpServerError.RequestError {
  * The options of `toFetchHandler` and `serveHttpApp`: the upgrade's limits and rules (`UpgradeSettings`), how its
  * `Socket` reads close codes, and whether each socket's end is logged. Every one is off unless set: see
  * `upgradeDefaults`.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as Layer from "effect/Layer"
+ * import { type FetchHandlerOptions, toFetchHandler } from "websocket-echo/Workers"
+ *
+ * declare const chat: HttpRouter.HttpRouter
+ *
+ * // A chat's own rules: its pages only, one subprotocol, 64 KiB messages, five silent minutes, a log line per socket.
+ * const options: FetchHandlerOptions = {
+ *   allowedOrigins: ["https://chat.example"],
+ *   protocols: ["chat.v1"],
+ *   maxMessageBytes: 65_536,
+ *   idleTimeoutSeconds: 300,
+ *   log: true
+ * }
+ *
+ * export default toFetchHandler(chat, Layer.empty, options)
+ * ```
+ *
+ * @since 2.0.0
  */
 export type FetchHandlerOptions = Partial<UpgradeSettings> & SocketOptions
 
@@ -54,6 +99,20 @@ export type FetchHandlerOptions = Partial<UpgradeSettings> & SocketOptions
  * says otherwise: nothing. No idle timeout, no rate limit, no size cap below the runtime's 32 MiB, every origin,
  * and the client's first subprotocol (as Node's `ws` answers). The handshake's RFC checks (405, 426, 400) and the
  * closing handshake (the peer's close answered with its code, a close timeout of `CLOSE_TIMEOUT_MS`) always hold.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as Layer from "effect/Layer"
+ * import { toFetchHandler, upgradeDefaults } from "websocket-echo/Workers"
+ *
+ * declare const app: HttpRouter.HttpRouter
+ *
+ * // Options are set over these: this is the same Worker as with { idleTimeoutSeconds: 300 } alone.
+ * export default toFetchHandler(app, Layer.empty, { ...upgradeDefaults, idleTimeoutSeconds: 300 })
+ * ```
+ *
+ * @since 2.0.0
  */
 export const upgradeDefaults: UpgradeSettings = {
   maxMessageBytes: PLATFORM_MAX_MESSAGE_BYTES,
@@ -157,6 +216,30 @@ export const serveWith =
  * since the 101 has been sent. The request is kept alive (`ExecutionContext`) until the app has ended. A
  * socket that no `run`/`runRaw` has read by then is closed with 1001, so that none is left hanging.
  * A request that no route upgrades is answered with the app's response, as `HttpApp.toWebHandler` would.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as Effect from "effect/Effect"
+ * import * as ManagedRuntime from "effect/ManagedRuntime"
+ * import { WebSocketService } from "websocket-echo/Connection"
+ * import { ExecutionContext, serveHttpApp } from "websocket-echo/Workers"
+ *
+ * declare const live: HttpRouter.HttpRouter
+ *
+ * // A Worker that routes on its own and hands /live to an @effect/platform app; one runtime per isolate.
+ * const runtime = ManagedRuntime.make(WebSocketService.layer)
+ * const serveLive = serveHttpApp(live, { maxMessageBytes: 65_536 })
+ *
+ * export default {
+ *   fetch: (request, _env, ctx) =>
+ *     new URL(request.url).pathname.startsWith("/live")
+ *       ? runtime.runPromise(Effect.provideService(serveLive(request), ExecutionContext, ctx))
+ *       : new Response("not here", { status: 404 })
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
  */
 export const serveHttpApp = <E, R>(app: HttpApp.Default<E, R | Scope.Scope>, options: FetchHandlerOptions = {}) => {
   const serve = serveWith(app)
@@ -177,6 +260,31 @@ export const serveHttpApp = <E, R>(app: HttpApp.Default<E, R | Scope.Scope>, opt
  *   app or the route that needs it.
  * - While `layer` fails to build, every request gets the JSON 500, and the failure is logged once, with its cause.
  * - `options` sets the upgrade's limits and rules; by default there are none (`upgradeDefaults`).
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+ * import * as Context from "effect/Context"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { toFetchHandler, WorkerEnv } from "websocket-echo/Workers"
+ *
+ * // A service without I/O objects of its own, built once per isolate from the Worker's env.
+ * class Greeting extends Context.Tag("app/Greeting")<Greeting, string>() {}
+ * const GreetingLive = Layer.effect(
+ *   Greeting,
+ *   Effect.map(WorkerEnv, (env) => (env as { GREETING?: string }).GREETING ?? "hello")
+ * )
+ *
+ * const app = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/", Effect.map(Greeting, (greeting) => HttpServerResponse.text(greeting)))
+ * )
+ *
+ * export default toFetchHandler(app, GreetingLive)
+ * ```
+ *
+ * @since 2.0.0
  */
 export const toFetchHandler = <E, R, LE>(
   app: HttpApp.Default<E, R | WebSocketService | ExecutionContext | WorkerEnv | Scope.Scope>,

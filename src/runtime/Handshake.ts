@@ -19,7 +19,32 @@ import type { UpgradeOptions } from "../services/WebSocketService.js"
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
 const notWebSocket = new NotWebSocket()
 
-/** The settings an upgrade is checked and opened with: the `Origin` rules, the subprotocols and the limits. */
+/**
+ * The settings an upgrade is checked and opened with: the `Origin` rules, the subprotocols and the limits.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as Layer from "effect/Layer"
+ * import { toFetchHandler, type UpgradeSettings } from "websocket-echo/Workers"
+ *
+ * declare const game: HttpRouter.HttpRouter
+ *
+ * // Every rule of an upgrade, spelt out: small frames, a steady rate, no client but the game's own page.
+ * const rules: UpgradeSettings = {
+ *   maxMessageBytes: 4_096,
+ *   maxMessagesPerSecond: 30,
+ *   idleTimeoutSeconds: 60,
+ *   protocols: ["game.v2", "game.v1"],
+ *   allowedOrigins: ["https://play.example"],
+ *   requireOrigin: true
+ * }
+ *
+ * export default toFetchHandler(game, Layer.empty, rules)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type UpgradeSettings = Pick<
   EchoSettings,
   "maxMessageBytes" | "maxMessagesPerSecond" | "idleTimeoutSeconds" | "protocols" | "allowedOrigins" | "requireOrigin"

@@ -14,8 +14,10 @@ type WorkersExecutionContext = globalThis.ExecutionContext
  * import * as Effect from "effect/Effect"
  * import { ExecutionContext } from "websocket-echo/Workers"
  *
- * const later = (work: Promise<unknown>) => Effect.map(ExecutionContext, (ctx) => ctx.waitUntil(work))
+ * export const later = (work: Promise<unknown>) => Effect.map(ExecutionContext, (ctx) => ctx.waitUntil(work))
  * ```
+ *
+ * @since 2.0.0
  */
 export class ExecutionContext extends Context.Tag("websocket-echo/Workers/ExecutionContext")<
   ExecutionContext,
@@ -32,7 +34,9 @@ export class ExecutionContext extends Context.Tag("websocket-echo/Workers/Execut
  * import * as Effect from "effect/Effect"
  * import { WorkerEnv } from "websocket-echo/Workers"
  *
- * const bindings = Effect.map(WorkerEnv, (env) => Object.keys(env))
+ * export const bindings = Effect.map(WorkerEnv, (env) => Object.keys(env))
  * ```
+ *
+ * @since 2.0.0
  */
 export class WorkerEnv extends Context.Tag("websocket-echo/Workers/WorkerEnv")<WorkerEnv, Cloudflare.Env>() {}
