@@ -17,6 +17,7 @@
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export { prefixMessage } from "./domain/Message.js"
 export { handlerEcho, streamEcho } from "./runtime/Echo.js"

@@ -39,6 +39,17 @@ export const MAX_PREFIX_BYTES = 256
 /**
  * Builds the echo transform for a prefix: text gets the prefix in front, binary
  * gets the prefix's UTF-8 bytes in front of the unchanged payload.
+ *
+ * @example
+ * ```ts
+ * import { prefixMessage } from "websocket-echo/EchoServer"
+ *
+ * const echo = prefixMessage("echo: ")
+ * export const text = echo("hello") // "echo: hello"
+ * export const binary = echo(new Uint8Array([1, 2]).buffer) // the bytes of "echo: ", then 1 and 2
+ * ```
+ *
+ * @since 2.0.0
  */
 export const prefixMessage = (prefix: string): ((message: Message) => Message) => {
   // One transform per prefix, shared by every socket: a socket pays for no closure and no encoded prefix.

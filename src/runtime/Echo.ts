@@ -121,6 +121,26 @@ const replyEach =
  * `scenario` adds the behaviours a client asked for (`parseScenario`): the
  * machine (`ConnectionMachine`) applies them to the echoes, as it does in the
  * handler and the Durable Object; `request` is what `info=true` reports.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { WebSocketService } from "websocket-echo/Connection"
+ * import { streamEcho } from "websocket-echo/EchoServer"
+ * import { ExecutionContext } from "websocket-echo/Workers"
+ *
+ * // The 101 goes back at once; the echo runs on in a fiber of its own, and the request lives until it ends.
+ * export const echo = Effect.gen(function* () {
+ *   const service = yield* WebSocketService
+ *   const ctx = yield* ExecutionContext
+ *   const connection = yield* service.upgrade({ maxMessageBytes: 65_536, idleTimeoutMs: 600_000 })
+ *   const fiber = yield* Effect.forkDaemon(streamEcho(connection, "echo: "))
+ *   ctx.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+ *   return connection.response
+ * })
+ * ```
+ *
+ * @since 2.0.0
  */
 export const streamEcho = (
   connection: Connection,
@@ -142,6 +162,28 @@ export const streamEcho = (
  * `streamEcho`; its `scenario`'s timed behaviours wake the machine from one
  * platform timer. This is `startHandlerEcho` as an Effect, which completes
  * when the connection has ended.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Queue from "effect/Queue"
+ * import { type TestPeer, WebSocketService } from "websocket-echo/Connection"
+ * import { handlerEcho } from "websocket-echo/EchoServer"
+ *
+ * // The echo against an in-memory client, with no Workers runtime: "hello" comes back as "echo: hello".
+ * export const roundTrip = Effect.gen(function* () {
+ *   const peers = yield* Queue.unbounded<TestPeer>()
+ *   const connection = yield* Effect.flatMap(WebSocketService, (service) =>
+ *     service.upgrade({ maxMessageBytes: 1024 })
+ *   ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
+ *   yield* Effect.fork(handlerEcho(connection, "echo: "))
+ *   const peer = yield* Queue.take(peers)
+ *   yield* peer.send("hello")
+ *   return yield* peer.receive // { _tag: "Message", message: "echo: hello" }
+ * })
+ * ```
+ *
+ * @since 2.0.0
  */
 export const handlerEcho = (
   connection: Connection,

@@ -110,6 +110,32 @@ const open = (
  * socket's echo has ended. A room upgrade (`?room=`, `broadcast=true`, the
  * `durable-object` backend) needs the `EchoRooms` service, and fails with
  * `RoomsUnavailable` (501) without it.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as ManagedRuntime from "effect/ManagedRuntime"
+ * import { WebSocketService } from "websocket-echo/Connection"
+ * import { EchoConfig, echoResponse } from "websocket-echo/EchoServer"
+ * import { errorResponse } from "websocket-echo/HttpError"
+ * import { ExecutionContext } from "websocket-echo/Workers"
+ *
+ * // A plain Worker whose only endpoint is the echo; a refusal is its JSON (426 for a request that is no upgrade).
+ * const runtime = ManagedRuntime.make(Layer.merge(EchoConfig.layerWith({ prefix: "> " }), WebSocketService.layer))
+ *
+ * export default {
+ *   fetch: (request, _env, ctx) =>
+ *     runtime.runPromise(
+ *       echoResponse(request).pipe(
+ *         Effect.catchAll((error) => Effect.succeed(errorResponse(error))),
+ *         Effect.provideService(ExecutionContext, ctx)
+ *       )
+ *     )
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
  */
 export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | Upgrading> =>
   Effect.flatMap(EchoConfig, (settings) => echoWith(request, settings))
@@ -226,6 +252,32 @@ const pathOf = (url: string): string => {
  * paths as 404, every `HttpError` rendered by `errorResponse`, and any defect
  * as a logged 500 that tells the client nothing of it. HEAD gets GET's headers
  * without a body.
+ *
+ * @example
+ * ```ts
+ * import { env } from "cloudflare:workers"
+ * import * as ConfigProvider from "effect/ConfigProvider"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as ManagedRuntime from "effect/ManagedRuntime"
+ * import { WebSocketService } from "websocket-echo/Connection"
+ * import { EchoConfig, route } from "websocket-echo/EchoServer"
+ * import { ExecutionContext } from "websocket-echo/Workers"
+ *
+ * // This repository's Worker, in short: its settings from wrangler.toml's [vars], one runtime per isolate.
+ * const vars = Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string")
+ * const runtime = ManagedRuntime.make(
+ *   Layer.merge(EchoConfig.layer, WebSocketService.layer).pipe(
+ *     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(vars))))
+ *   )
+ * )
+ *
+ * export default {
+ *   fetch: (request, _env, ctx) => runtime.runPromise(Effect.provideService(route(request), ExecutionContext, ctx))
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
  */
 export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | Upgrading> =>
   Effect.flatMap(EchoConfig, (settings) => routeWith(settings)(request))

@@ -11,7 +11,26 @@ import { MAX_SUBPROTOCOL_BYTES, oversizedSubprotocol, parseSubprotocols } from "
 /** The platform's own cap on a WebSocket message: 32 MiB. */
 export const PLATFORM_MAX_MESSAGE_BYTES = 33_554_432
 
-/** The echo's settings, read once when the layer is built. */
+/**
+ * The echo's settings, read once when the layer is built.
+ *
+ * @example
+ * ```ts
+ * import { EchoConfig, type EchoSettings } from "websocket-echo/EchoServer"
+ *
+ * // A public echo: small messages, a steady rate, a minute of silence at most, no test behaviours.
+ * const publicEcho: Partial<EchoSettings> = {
+ *   maxMessageBytes: 4_096,
+ *   maxMessagesPerSecond: 10,
+ *   idleTimeoutSeconds: 60,
+ *   testBehaviours: false
+ * }
+ *
+ * export const EchoLive = EchoConfig.layerWith(publicEcho)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface EchoSettings {
   /** Put in front of every echoed message; empty for an exact echo. */
   readonly prefix: string
@@ -42,10 +61,45 @@ export interface EchoSettings {
   readonly maxRoomSockets: number
 }
 
-/** `stream`: the messages as a `Stream` consumed by a fiber per socket. `handler`: a callback per message. */
+/**
+ * `stream`: the messages as a `Stream` consumed by a fiber per socket. `handler`: a callback per message.
+ *
+ * @example
+ * ```ts
+ * import { EchoConfig, type Pipeline } from "websocket-echo/EchoServer"
+ *
+ * // The handler costs the least CPU per message; the stream composes with Effect's operators.
+ * const pipeline: Pipeline = "handler"
+ *
+ * export const EchoLive = EchoConfig.layerWith({ pipeline })
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type Pipeline = "stream" | "handler"
 
-/** `worker`: sockets live in the Worker's request. `durable-object`: in a hibernating Durable Object. */
+/**
+ * `worker`: sockets live in the Worker's request. `durable-object`: in a hibernating Durable Object.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { EchoRooms } from "websocket-echo/EchoRooms"
+ * import { type Backend, EchoConfig } from "websocket-echo/EchoServer"
+ * import { WorkerEnv } from "websocket-echo/Workers"
+ *
+ * // Every socket in a hibernating Durable Object, so that an idle one costs nothing: that needs the rooms.
+ * const backend: Backend = "durable-object"
+ *
+ * export const EchoLive = Layer.merge(
+ *   EchoConfig.layerWith({ backend }),
+ *   Layer.unwrapEffect(Effect.map(WorkerEnv, (env) => EchoRooms.layer(env.ECHO_ROOMS)))
+ * )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type Backend = "worker" | "durable-object"
 
 /** The settings when nothing is configured. */
@@ -183,7 +237,31 @@ export const config: Config.Config<EchoSettings> = Config.all({
   maxRoomSockets: integer("MAX_ROOM_SOCKETS", 1, 32_768, defaults.maxRoomSockets)
 })
 
-/** The echo's settings as a service. */
+/**
+ * The echo's settings as a service.
+ *
+ * @example
+ * ```ts
+ * import * as Config from "effect/Config"
+ * import * as ConfigProvider from "effect/ConfigProvider"
+ * import * as Layer from "effect/Layer"
+ * import { EchoConfig } from "websocket-echo/EchoServer"
+ *
+ * // From variables (wrangler.toml's [vars]): a bad one fails the layer with a ConfigError that names it.
+ * export const FromVars = EchoConfig.layer.pipe(
+ *   Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({ ECHO_PREFIX: "> ", IDLE_TIMEOUT_SECONDS: "60" })))
+ * )
+ *
+ * // In code, over the defaults.
+ * export const InCode = EchoConfig.layerWith({ prefix: "> ", idleTimeoutSeconds: 60 })
+ *
+ * // The defaults, and the settings as a Config beside the app's own variables.
+ * export const idleTimeoutSeconds = EchoConfig.defaults.idleTimeoutSeconds // 600
+ * export const AppConfig = Config.all({ echo: EchoConfig.config, greeting: Config.string("GREETING") })
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class EchoConfig extends Context.Tag("websocket-echo/EchoConfig")<EchoConfig, EchoSettings>() {
   /** The settings when nothing is configured. */
   static readonly defaults: EchoSettings = defaults
