@@ -22,6 +22,7 @@
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export { EchoRoom } from "./runtime/EchoRoom.js"
 export { EchoRooms } from "./services/EchoRooms.js"

@@ -52,6 +52,26 @@ const transportLostStep: Step<undefined> = (machine, config, _, now) => transpor
  * messages are sent in order, then its close frame, and the step that ends the connection writes its one log line.
  * Time is an alarm for the room's earliest wake; what lives in this instance's memory alone (delayed echoes, and
  * an answer owed to a peer whose close the runtime has delivered) wakes by a timer, which keeps the object awake.
+ *
+ * @example
+ * ```ts
+ * // The Worker's module exports the class, which wrangler.toml binds and migrates:
+ * //   [[durable_objects.bindings]]  name = "ECHO_ROOMS", class_name = "EchoRoom"
+ * //   [[migrations]]                tag = "v1", new_sqlite_classes = ["EchoRoom"]
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { EchoRooms } from "websocket-echo/EchoRooms"
+ * import { EchoConfig, EchoRouter } from "websocket-echo/EchoServer"
+ * import { toFetchHandler, WorkerEnv } from "websocket-echo/Workers"
+ *
+ * export { EchoRoom } from "websocket-echo/EchoRooms"
+ *
+ * const Rooms = Layer.unwrapEffect(Effect.map(WorkerEnv, (env) => EchoRooms.layer(env.ECHO_ROOMS)))
+ *
+ * export default toFetchHandler(EchoRouter, Layer.merge(EchoConfig.layerWith({ backend: "durable-object" }), Rooms))
+ * ```
+ *
+ * @since 2.0.0
  */
 export class EchoRoom extends DurableObject<Env> {
   /** The sockets this instance drives (null: one it refused or gave up on): a cache, the attachment stays the truth. */

@@ -32,7 +32,30 @@ const PLAN_HEADER = "x-echo-socket-plan"
 const headerJson = (value: unknown): string =>
   JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
-/** The Durable Object namespace of the rooms, as a service: where the Worker sends each upgrade. */
+/**
+ * The Durable Object namespace of the rooms, as a service: where the Worker sends each upgrade.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { EchoRooms } from "websocket-echo/EchoRooms"
+ * import { EchoConfig, EchoRouter } from "websocket-echo/EchoServer"
+ * import { toFetchHandler, WorkerEnv } from "websocket-echo/Workers"
+ *
+ * export { EchoRoom } from "websocket-echo/EchoRooms"
+ *
+ * // Rooms from the namespace bound as ECHO_ROOMS, built once per isolate with the Worker's env:
+ * // `/echo?room=lobby&broadcast=true` then shares the lobby instead of getting 501 ROOMS_UNAVAILABLE.
+ * const Rooms = Layer.unwrapEffect(Effect.map(WorkerEnv, (env) => EchoRooms.layer(env.ECHO_ROOMS)))
+ * const app = HttpRouter.empty.pipe(HttpRouter.concat(EchoRouter))
+ *
+ * export default toFetchHandler(app, Layer.merge(EchoConfig.layerWith({ testBehaviours: true }), Rooms))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
   EchoRooms,
   {
