@@ -10,7 +10,7 @@
  * import * as Stream from "effect/Stream"
  * import { WebSocketService } from "websocket-echo/Connection"
  *
- * const upgrade = Effect.gen(function* () {
+ * export const upgrade = Effect.gen(function* () {
  *   const service = yield* WebSocketService
  *   const connection = yield* service.upgrade({ maxMessageBytes: 65_536 })
  *   // Serve it in a fiber that outlives the request's response (see websocket-echo/Workers).
@@ -20,6 +20,7 @@
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export type { CloseFrame } from "./domain/CloseFrame.js"
 export { IdleTimeoutExpired } from "./domain/IdleTimeout.js"

@@ -1,6 +1,20 @@
 import { byteLength } from "./Message.js"
 
-/** The code and reason of a WebSocket close frame. */
+/**
+ * The code and reason of a WebSocket close frame.
+ *
+ * @example
+ * ```ts
+ * import type { CloseFrame, Connection } from "websocket-echo/Connection"
+ *
+ * // A code of the app's own (4000–4999), with a reason the client can show.
+ * const kicked: CloseFrame = { code: 4001, reason: "removed by a moderator" }
+ *
+ * export const kick = (connection: Connection) => connection.sendClose(kicked)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface CloseFrame {
   readonly code: number
   readonly reason: string

@@ -1,6 +1,16 @@
 /**
  * A WebSocket message as the runtime delivers it: a string for a text frame,
  * an `ArrayBuffer` for a binary frame.
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "websocket-echo/Connection"
+ *
+ * export const describe = (message: Message) =>
+ *   typeof message === "string" ? `text: ${message}` : `binary: ${message.byteLength} bytes`
+ * ```
+ *
+ * @since 2.0.0
  */
 export type Message = string | ArrayBuffer
 

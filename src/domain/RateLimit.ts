@@ -31,7 +31,26 @@ export const takeToken = (bucket: TokenBucket, now: number): boolean => {
   return true
 }
 
-/** A peer sent messages faster than its limit; the message over it is not echoed. */
+/**
+ * A peer sent messages faster than its limit; the message over it is not echoed.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import type { Connection, RateLimitExceeded } from "websocket-echo/Connection"
+ *
+ * // Opened with { maxMessagesPerSecond: 20 }: the 21st message of a second closes the socket with 1008, and the
+ * // run fails with this error.
+ * export const serve = (connection: Connection) =>
+ *   connection.run((message) => message).pipe(
+ *     Effect.catchTag("RateLimitExceeded", (error: RateLimitExceeded) =>
+ *       Effect.logWarning(`over ${error.limit} messages a second`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class RateLimitExceeded extends Data.TaggedError("RateLimitExceeded")<{ readonly limit: number }> {
   override get message() {
     return `more than ${this.limit} messages per second`

@@ -2,7 +2,23 @@ import { byteLength, type Message } from "./Message.js"
 import { MessageTooLarge } from "./MessageTooLarge.js"
 import { makeTokenBucket, RateLimitExceeded, type TokenBucket, takeToken } from "./RateLimit.js"
 
-/** What a connection has carried so far. */
+/**
+ * What a connection has carried so far.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import type { Connection, ConnectionStats } from "websocket-echo/Connection"
+ *
+ * const summary = ({ messagesIn, bytesIn, messagesOut, bytesOut }: ConnectionStats) =>
+ *   `${messagesIn} messages in (${bytesIn} bytes), ${messagesOut} out (${bytesOut} bytes)`
+ *
+ * export const report = (connection: Connection) =>
+ *   Effect.flatMap(connection.stats, (stats) => Effect.logInfo(summary(stats)))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface ConnectionStats {
   readonly messagesIn: number
   readonly bytesIn: number

@@ -8,7 +8,21 @@ import type { Message } from "../domain/Message.js"
 import { type Connection, isConnectionEnded } from "../services/WebSocketService.js"
 import { superviseExit } from "./Echo.js"
 
-/** How a `Socket` made by `toSocket` reads close codes. */
+/**
+ * How a `Socket` made by `toSocket` reads close codes.
+ *
+ * @example
+ * ```ts
+ * import { type Connection, type SocketOptions, toSocket } from "websocket-echo/Connection"
+ *
+ * // The app's own close codes (4000–4999) end a run quietly; one log line per socket.
+ * const options: SocketOptions = { closeCodeIsError: (code) => code < 4000 && code !== 1000, log: true }
+ *
+ * export const socketOf = (connection: Connection) => toSocket(connection, options)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface SocketOptions {
   /**
    * Whether a close code ends `run`/`runRaw` with `SocketCloseError`; otherwise they complete. The default
@@ -63,6 +77,34 @@ const closeError = ({ code, reason }: CloseFrame) =>
  *   the peer's code, or ours when a limit or the idle timeout ended it.
  * - The writer sends strings and bytes as they are, and a `CloseEvent` as the close frame it gives; the
  *   run then ends with the peer's answer. Writes after a close are dropped.
+ *
+ * @example
+ * ```ts
+ * import type * as Socket from "@effect/platform/Socket"
+ * import * as Effect from "effect/Effect"
+ * import * as Queue from "effect/Queue"
+ * import { type TestPeer, toSocket, WebSocketService } from "websocket-echo/Connection"
+ *
+ * // Code written against @effect/platform's Socket, tested on an in-memory connection with no Workers runtime.
+ * const shout = (socket: Socket.Socket) =>
+ *   Effect.gen(function* () {
+ *     const write = yield* socket.writer
+ *     yield* socket.runRaw((data) => write(typeof data === "string" ? data.toUpperCase() : data))
+ *   })
+ *
+ * export const test = Effect.gen(function* () {
+ *   const peers = yield* Queue.unbounded<TestPeer>()
+ *   const connection = yield* Effect.flatMap(WebSocketService, (service) =>
+ *     service.upgrade({ maxMessageBytes: 1024 })
+ *   ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
+ *   yield* Effect.fork(Effect.scoped(shout(toSocket(connection))))
+ *   const peer = yield* Queue.take(peers)
+ *   yield* peer.send("hi")
+ *   return yield* peer.receive // { _tag: "Message", message: "HI" }
+ * })
+ * ```
+ *
+ * @since 2.0.0
  */
 export const toSocket = (connection: Connection, options: SocketOptions = {}): Socket.Socket => {
   const closeCodeIsError = options.closeCodeIsError ?? Socket.defaultCloseCodeIsError

@@ -22,13 +22,66 @@ import { DRIVER, Driver, fromWebSocket, messagesOf, type Transport, type Transpo
 
 export type { ConnectionStats } from "../domain/Traffic.js"
 
-/** A message over the size or the rate limit. */
+/**
+ * A message over the size or the rate limit.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import type { Connection, LimitExceeded } from "websocket-echo/Connection"
+ *
+ * // Over the size or the rate limit: the socket is closed with 1009 or 1008 already.
+ * const overLimit = (error: LimitExceeded) => Effect.logWarning(error.message)
+ *
+ * export const serve = (connection: Connection) =>
+ *   connection.run((message) => message).pipe(
+ *     Effect.catchTags({ MessageTooLarge: overLimit, RateLimitExceeded: overLimit })
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type LimitExceeded = MessageTooLarge | RateLimitExceeded
 
-/** Why a connection's messages stopped before the peer closed: a limit, or the idle timeout. */
+/**
+ * Why a connection's messages stopped before the peer closed: a limit, or the idle timeout.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ * import type { Connection, ConnectionEnded } from "websocket-echo/Connection"
+ *
+ * // A limit or the idle timeout ended the socket, and its close frame is sent: log which.
+ * const ended = (error: ConnectionEnded) => Effect.logInfo(`socket ended: ${error._tag}`)
+ *
+ * export const serve = (connection: Connection) =>
+ *   Stream.runForEach(connection.messages, (message) => connection.send(message)).pipe(Effect.catchAll(ended))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type ConnectionEnded = LimitExceeded | IdleTimeoutExpired
 
-/** Whether a failure is a `ConnectionEnded`: a limit, or the idle timeout. */
+/**
+ * Whether a failure is a `ConnectionEnded`: a limit, or the idle timeout.
+ *
+ * @example
+ * ```ts
+ * import * as Data from "effect/Data"
+ * import * as Effect from "effect/Effect"
+ * import { type Connection, isConnectionEnded, type Message } from "websocket-echo/Connection"
+ *
+ * class StoreFailed extends Data.TaggedError("StoreFailed") {}
+ * declare const store: (message: Message) => Effect.Effect<undefined, StoreFailed>
+ *
+ * // A limit or the idle timeout is how a socket may end; a failed store stays the app's error.
+ * export const serve = (connection: Connection) =>
+ *   connection.run(store).pipe(Effect.catchIf(isConnectionEnded, () => Effect.void))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export const isConnectionEnded = (error: unknown): error is ConnectionEnded => {
   const tag = (error as Partial<ConnectionEnded> | undefined)?._tag
   return tag === "MessageTooLarge" || tag === "RateLimitExceeded" || tag === "IdleTimeoutExpired"
@@ -37,13 +90,59 @@ export const isConnectionEnded = (error: unknown): error is ConnectionEnded => {
 /**
  * What a message handler returns: nothing (it is done), a message to send back,
  * or an `Effect` whose result, if any, is sent back when it completes.
+ *
+ * @example
+ * ```ts
+ * import type * as Effect from "effect/Effect"
+ * import type { Connection, Message, Reply } from "websocket-echo/Connection"
+ *
+ * declare const translate: (text: string) => Effect.Effect<string>
+ *
+ * // Text is translated, and sent when the translation completes; binary goes back as it came.
+ * const answer = (message: Message): Reply => (typeof message === "string" ? translate(message) : message)
+ *
+ * export const serve = (connection: Connection) => connection.run(answer)
+ * ```
+ *
+ * @since 2.0.0
  */
 export type Reply<E = never, R = never> = Message | undefined | Effect.Effect<Message | undefined, E, R>
 
-/** Called once per message from the peer, synchronously, inside the socket's own event. */
+/**
+ * Called once per message from the peer, synchronously, inside the socket's own event.
+ *
+ * @example
+ * ```ts
+ * import type { Connection, MessageHandler } from "websocket-echo/Connection"
+ *
+ * // Answered in the socket's own event: no fiber wakes for a message.
+ * const pong: MessageHandler = (message) => (message === "ping" ? "pong" : undefined)
+ *
+ * export const serve = (connection: Connection) => connection.run(pong)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type MessageHandler<E = never, R = never> = (message: Message) => Reply<E, R>
 
-/** One accepted WebSocket, seen from the server. */
+/**
+ * One accepted WebSocket, seen from the server.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import type { Connection } from "websocket-echo/Connection"
+ *
+ * // A chat member: greeted, then answered message by message until the peer closes.
+ * export const member = (connection: Connection) =>
+ *   Effect.zipRight(
+ *     connection.send(`welcome, ${connection.id}`),
+ *     connection.run((message) => (typeof message === "string" ? `you said: ${message}` : undefined))
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface Connection {
   /** A random id, for logs. */
   readonly id: string
@@ -105,7 +204,27 @@ export interface Connection {
   readonly idleTimeoutMs: number
 }
 
-/** The options of one upgrade. */
+/**
+ * The options of one upgrade.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { type UpgradeOptions, WebSocketService } from "websocket-echo/Connection"
+ *
+ * // 64 KiB messages, 50 a second, closed after five silent minutes, with the subprotocol agreed with the client.
+ * const options: UpgradeOptions = {
+ *   maxMessageBytes: 65_536,
+ *   maxMessagesPerSecond: 50,
+ *   idleTimeoutMs: 300_000,
+ *   protocol: "chat.v1"
+ * }
+ *
+ * export const open = Effect.flatMap(WebSocketService, (service) => service.upgrade(options))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface UpgradeOptions {
   /** The largest message accepted, in bytes (UTF-8 bytes for text). */
   readonly maxMessageBytes: number
@@ -284,12 +403,51 @@ export const asyncFiberOf = <A, E>(exit: Exit.Exit<A, E>): Fiber.RuntimeFiber<A,
     : undefined
 }
 
-/** What the server sent, as its peer sees it. */
+/**
+ * What the server sent, as its peer sees it.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import type { Sent, TestPeer } from "websocket-echo/Connection"
+ *
+ * // What a test's in-memory client reads next: a message, or the server's close frame.
+ * export const next = (peer: TestPeer) =>
+ *   Effect.map(peer.receive, (sent: Sent) =>
+ *     sent._tag === "Message" ? sent.message : `closed with ${sent.frame.code} ${sent.frame.reason}`
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type Sent =
   | { readonly _tag: "Message"; readonly message: Message }
   | { readonly _tag: "Close"; readonly frame: CloseFrame }
 
-/** The client end of an in-memory connection, for tests of programs that use `WebSocketService`. */
+/**
+ * The client end of an in-memory connection, for tests of programs that use `WebSocketService`.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Queue from "effect/Queue"
+ * import { type TestPeer, WebSocketService } from "websocket-echo/Connection"
+ *
+ * // A peer that closes with 4000 gets its close mirrored, as RFC 6455 says.
+ * export const closes = Effect.gen(function* () {
+ *   const peers = yield* Queue.unbounded<TestPeer>()
+ *   const connection = yield* Effect.flatMap(WebSocketService, (service) =>
+ *     service.upgrade({ maxMessageBytes: 1024 })
+ *   ).pipe(Effect.provide(WebSocketService.layerTest(peers)))
+ *   yield* Effect.fork(connection.run((message) => message))
+ *   const peer = yield* Queue.take(peers)
+ *   yield* peer.close({ code: 4000, reason: "done" })
+ *   return yield* peer.receive // { _tag: "Close", frame: { code: 4000, reason: "done" } }
+ * })
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface TestPeer {
   /** Delivers a message to the server. */
   readonly send: (message: Message) => Effect.Effect<void>
@@ -372,7 +530,33 @@ const switchingProtocols = (protocol: string | undefined): Response => {
   }
 }
 
-/** Accepts WebSocket upgrades. */
+/**
+ * Accepts WebSocket upgrades.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as ManagedRuntime from "effect/ManagedRuntime"
+ * import * as Queue from "effect/Queue"
+ * import { type TestPeer, WebSocketService } from "websocket-echo/Connection"
+ *
+ * // A Worker's runtime: sockets over the runtime's WebSocketPair (toFetchHandler provides this itself).
+ * export const runtime = ManagedRuntime.make(WebSocketService.layer)
+ *
+ * // A test: in-memory sockets, each upgrade's client end handed over in `peers`.
+ * export const echoesInMemory = Effect.gen(function* () {
+ *   const peers = yield* Queue.unbounded<TestPeer>()
+ *   const service = yield* Effect.provide(WebSocketService, WebSocketService.layerTest(peers))
+ *   const connection = yield* service.upgrade({ maxMessageBytes: 1024 })
+ *   yield* Effect.fork(connection.run((message) => message))
+ *   const peer = yield* Queue.take(peers)
+ *   yield* peer.send("hi")
+ *   return yield* peer.receive // { _tag: "Message", message: "hi" }
+ * })
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class WebSocketService extends Context.Tag("websocket-echo/WebSocketService")<
   WebSocketService,
   {
