@@ -8,11 +8,16 @@
  * ```ts
  * import { connectionConfig, open, receive } from "websocket-echo/ConnectionMachine"
  *
- * const config = connectionConfig({ prefix: "echo: ", limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 }, idleTimeoutMs: 0 })
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 0
+ * })
  * const machine = open(config, 0)
- * const out = receive(machine, config, "hi", 1) // out.send: ["echo: hi"]
+ * export const echoed = [...receive(machine, config, "hi", 1).send] // ["echo: hi"]
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export * from "./domain/ConnectionMachine.js"

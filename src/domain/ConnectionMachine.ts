@@ -37,15 +37,31 @@
  * the prefixed echo.
  *
  * @example
- * const config = connectionConfig({ prefix: "echo: ", limits, idleTimeoutMs: 600_000 }, scenario)
- * const machine = open(config, Date.now(), { greeting: scenario.greeting })
- * socket.addEventListener("message", (event) => {
- *   const out = receive(machine, config, event.data, Date.now())
+ * ```ts
+ * // A handler driver: each event one step, carried out in order; one timer for the machine's next wake.
+ * import { connectionConfig, type Output, open, peerClose, receive, tick } from "websocket-echo/ConnectionMachine"
+ *
+ * declare const socket: WebSocket
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1_048_576, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 600_000
+ * })
+ * let timer: ReturnType<typeof setTimeout> | undefined
+ * const carryOut = (out: Output): void => {
  *   for (const message of out.send) socket.send(message)
  *   if (out.close !== null) socket.close(out.close.code, out.close.reason)
- *   if (out.ended !== null) logEnd(out.ended)
- *   rearm(out.nextWakeAt) // the one timer, which calls tick
- * })
+ *   if (out.ended !== null) console.log("connection ended", out.ended.why)
+ *   if (timer !== undefined) clearTimeout(timer)
+ *   const at = out.nextWakeAt
+ *   timer = at === null ? undefined : setTimeout(() => carryOut(tick(machine, config, Date.now())), at - Date.now())
+ * }
+ * const machine = open(config, Date.now())
+ * carryOut(machine.out)
+ * socket.addEventListener("message", (event) => carryOut(receive(machine, config, event.data, Date.now())))
+ * socket.addEventListener("close", (event) => carryOut(peerClose(machine, config, event, Date.now())))
+ * ```
  */
 import {
   ABNORMAL_CLOSURE,
@@ -80,13 +96,51 @@ import { admit, countReceived, countSent, type Limits, makeTraffic, type Traffic
  * stack answers a close at once, so a longer wait only holds a slot (a room's socket, a `waitUntil`, memory) for a
  * peer that is gone; waiting up to the idle timeout (600 s by default, up to a day) would do just that. Ending means
  * releasing our side: the runtime cannot drop the TCP connection (a platform gap).
+ *
+ * @example
+ * ```ts
+ * import { CLOSE_TIMEOUT_MS } from "websocket-echo/ConnectionMachine"
+ *
+ * // A client waits for the server's answer to its close at least as long as the server would wait for one.
+ * export const clientCloseTimeoutMs = CLOSE_TIMEOUT_MS + 1_000
+ * ```
+ *
+ * @since 2.0.0
  */
 export const CLOSE_TIMEOUT_MS = 30_000
 
-/** The largest attachment a Durable Object's socket may have, in bytes (the runtime's limit). */
+/**
+ * The largest attachment a Durable Object's socket may have, in bytes (the runtime's limit).
+ *
+ * @example
+ * ```ts
+ * import { MAX_ATTACHMENT_BYTES, worstCaseAttachment } from "websocket-echo/ConnectionMachine"
+ *
+ * const bytes = new TextEncoder().encode(JSON.stringify(worstCaseAttachment())).length
+ * export const fits = bytes <= MAX_ATTACHMENT_BYTES // true
+ * ```
+ *
+ * @since 2.0.0
+ */
 export const MAX_ATTACHMENT_BYTES = 16_384
 
-/** What a connection is served with: the deployment's settings and the socket behaviours of its scenario. */
+/**
+ * What a connection is served with: the deployment's settings and the socket behaviours of its scenario.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionConfig, connectionConfig } from "websocket-echo/ConnectionMachine"
+ *
+ * // A connection whose application answers (prefix null): each admitted message comes out as `received`.
+ * export const config: ConnectionConfig = connectionConfig({
+ *   prefix: null,
+ *   limits: { maxMessageBytes: 65_536, maxMessagesPerSecond: 100 },
+ *   idleTimeoutMs: 0
+ * })
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface ConnectionConfig {
   /**
    * The echo's prefix; null for a connection whose application answers (a `Socket`, an RPC server): each admitted
@@ -103,7 +157,25 @@ export interface ConnectionConfig {
   readonly broadcast: boolean
 }
 
-/** The deployment's settings a connection is opened with. */
+/**
+ * The deployment's settings a connection is opened with.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionSettings, connectionConfig } from "websocket-echo/ConnectionMachine"
+ *
+ * // The echo's own defaults: the prefix, 1 MiB messages, no rate limit, ten silent minutes.
+ * const settings: ConnectionSettings = {
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1_048_576, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 600_000
+ * }
+ *
+ * export const config = connectionConfig(settings)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface ConnectionSettings {
   readonly prefix: string | null
   readonly limits: Limits
@@ -115,7 +187,17 @@ export interface ConnectionSettings {
  * by `open` and not kept: a state that outlives them (an attachment) has no use for 1 KiB of greeting.
  *
  * @example
- * connectionConfig({ prefix: "echo: ", limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 }, idleTimeoutMs: 0 })
+ * ```ts
+ * import { connectionConfig } from "websocket-echo/ConnectionMachine"
+ *
+ * export const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 0
+ * })
+ * ```
+ *
+ * @since 2.0.0
  */
 export const connectionConfig = (settings: ConnectionSettings, scenario: Scenario = noScenario): ConnectionConfig => ({
   prefix: settings.prefix,
@@ -132,10 +214,40 @@ export const connectionConfig = (settings: ConnectionSettings, scenario: Scenari
  * Where a connection is. `open`: echoing. `closing`: the server sent a close on request and waits for the peer's
  * answer until `deadline`. `answering`: the peer closed; its answer waits for the echoes that arrived before its
  * close (or, for a stalled socket, for the idle timeout) until `deadline`. `ended`: nothing more happens.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionMachine, Phase } from "websocket-echo/ConnectionMachine"
+ *
+ * const said: Record<Phase, string> = {
+ *   open: "echoing",
+ *   closing: "waiting for the peer to answer our close",
+ *   answering: "about to answer the peer's close",
+ *   ended: "ended"
+ * }
+ *
+ * export const status = (machine: ConnectionMachine) => said[machine.state.phase]
+ * ```
+ *
+ * @since 2.0.0
  */
 export type Phase = "open" | "closing" | "answering" | "ended"
 
-/** Why a connection ended, on its log line. */
+/**
+ * Why a connection ended, on its log line.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionEnd, EndReason } from "websocket-echo/ConnectionMachine"
+ *
+ * // The endings that are the peer's doing, as a client's test expects them.
+ * const byPeer: ReadonlyArray<EndReason> = ["peer-close", "protocol-error", "transport", "too-big", "rate"]
+ *
+ * export const endedByPeer = (end: ConnectionEnd) => byPeer.includes(end.why)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type EndReason =
   /** The peer closed and its close was answered (mirrored, or 1000 for no code). */
   | "peer-close"
@@ -161,6 +273,20 @@ export type EndReason =
 /**
  * Everything that decides what a connection does next: plain JSON data, mutated in place by each step, small and
  * bounded (see `worstCaseAttachment`). A Durable Object keeps it (with its config) as the socket's attachment.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionState } from "websocket-echo/ConnectionMachine"
+ *
+ * // How far a connection got, for a debugging endpoint.
+ * export const progress = ({ phase, echoes, traffic }: ConnectionState) => ({
+ *   phase,
+ *   echoes,
+ *   messagesIn: traffic.messagesIn
+ * })
+ * ```
+ *
+ * @since 2.0.0
  */
 export interface ConnectionState {
   phase: Phase
@@ -185,13 +311,37 @@ export interface ConnectionState {
   answerWhy: EndReason | null
 }
 
-/** An echo waiting for its `delay_ms`: sent at `dueAt`, in the order it arrived. */
+/**
+ * An echo waiting for its `delay_ms`: sent at `dueAt`, in the order it arrived.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionMachine, DelayedEcho } from "websocket-echo/ConnectionMachine"
+ *
+ * // The next echo that waits for its `delay_ms`: what the driver holds in memory, not in an attachment.
+ * export const nextDelayed = (machine: ConnectionMachine): DelayedEcho | undefined => machine.delayed[0]
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface DelayedEcho {
   readonly dueAt: number
   readonly message: Message
 }
 
-/** The fields of a connection's one log line, set by the step that ended it. */
+/**
+ * The fields of a connection's one log line, set by the step that ended it.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionEnd } from "websocket-echo/ConnectionMachine"
+ *
+ * // Bytes per second both ways, over the connection's life.
+ * export const throughput = (end: ConnectionEnd) => ((end.bytesIn + end.bytesOut) * 1000) / Math.max(end.durationMs, 1)
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface ConnectionEnd {
   readonly why: EndReason
   readonly durationMs: number
@@ -207,6 +357,19 @@ export interface ConnectionEnd {
  * What a step asks the driver to do, in this order: send `send`, then `close`, hand `relay` to the room, log
  * `ended` and release the socket, and wake the machine (`tick`) at `nextWakeAt`. One object per machine, reused by
  * every step: carry it out (or copy it) before the next step.
+ *
+ * @example
+ * ```ts
+ * import type { Output } from "websocket-echo/ConnectionMachine"
+ *
+ * // A driver carries out a step in this order: its messages, then its close frame.
+ * export const carryOut = (socket: WebSocket, out: Output) => {
+ *   for (const message of out.send) socket.send(message)
+ *   if (out.close !== null) socket.close(out.close.code, out.close.reason)
+ * }
+ * ```
+ *
+ * @since 2.0.0
  */
 export interface Output {
   /** Messages to send, in order: info, greeting, echoes (prefixed), pushes. */
@@ -228,6 +391,21 @@ export interface Output {
 /**
  * One connection's machine: its `state` (what a Durable Object stores), its delayed echoes (what the driver holds
  * in memory) and its reusable output.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionMachine, connectionConfig, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ *
+ * export const machine: ConnectionMachine = open(config, Date.now())
+ * ```
+ *
+ * @since 2.0.0
  */
 export interface ConnectionMachine {
   readonly state: ConnectionState
@@ -235,18 +413,76 @@ export interface ConnectionMachine {
   readonly out: Output
 }
 
-/** A close frame from the peer, as the runtime reports it: `wasClean` false (or absent, with 1006) for a drop. */
+/**
+ * A close frame from the peer, as the runtime reports it: `wasClean` false (or absent, with 1006) for a drop.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionConfig, ConnectionMachine, PeerClose } from "websocket-echo/ConnectionMachine"
+ * import { peerClose } from "websocket-echo/ConnectionMachine"
+ *
+ * // A close event as the runtime reports it: `wasClean` false is a drop, which gets no close frame back.
+ * export const onClose = (machine: ConnectionMachine, config: ConnectionConfig, event: CloseEvent) => {
+ *   const frame: PeerClose = { code: event.code, reason: event.reason, wasClean: event.wasClean }
+ *   return peerClose(machine, config, frame, Date.now())
+ * }
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface PeerClose extends CloseFrame {
   readonly wasClean?: boolean
 }
 
-/** The messages that open a connection: the info (`info=true`) and the greeting, each when asked for. */
+/**
+ * The messages that open a connection: the info (`info=true`) and the greeting, each when asked for.
+ *
+ * @example
+ * ```ts
+ * import { connectionConfig, type Opening, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 0
+ * })
+ * const opening: Opening = { greeting: "welcome" }
+ *
+ * export const greeted = [...open(config, 0, opening).out.send] // ["welcome"]
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface Opening {
   readonly info?: string | undefined
   readonly greeting?: string | undefined
 }
 
-/** Every input of `step`. */
+/**
+ * Every input of `step`.
+ *
+ * @example
+ * ```ts
+ * import { connectionConfig, type Input, open, step } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // The socket's events as values, through one function.
+ * const inputs: ReadonlyArray<Input> = [
+ *   { _tag: "Message", message: "hi" },
+ *   { _tag: "PeerClose", code: 1000, reason: "bye" }
+ * ]
+ *
+ * export const sent = inputs.map((input, i) => [...step(machine, config, input, i + 1).send]) // [["echo: hi"], []]
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type Input =
   | { readonly _tag: "Message"; readonly message: Message }
   | { readonly _tag: "Deliver"; readonly message: Message }
@@ -266,8 +502,21 @@ export type Input =
  * with no `after` parameter; a stalled socket sends none of them.
  *
  * @example
+ * ```ts
+ * import { connectionConfig, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
  * const machine = open(config, 0, { greeting: "hi" })
- * machine.out.send // ["hi"]
+ *
+ * export const opening = [...machine.out.send] // ["hi"]
+ * export const wakeAt = machine.out.nextWakeAt // 60000: the idle timeout
+ * ```
+ *
+ * @since 2.0.0
  */
 export const open = (config: ConnectionConfig, now: number, opening: Opening = {}): ConnectionMachine => {
   const active = !config.stall
@@ -307,7 +556,14 @@ export const open = (config: ConnectionConfig, now: number, opening: Opening = {
  * in the instance that was evicted) and an empty output.
  *
  * @example
- * const machine = resume(ws.deserializeAttachment().state)
+ * ```ts
+ * import { type ConnectionAttachment, resume } from "websocket-echo/ConnectionMachine"
+ *
+ * // In a Durable Object woken after hibernation: the socket's machine again, from its attachment.
+ * export const machineOf = (ws: WebSocket) => resume((ws.deserializeAttachment() as ConnectionAttachment).state)
+ * ```
+ *
+ * @since 2.0.0
  */
 export const resume = (state: ConnectionState): ConnectionMachine => ({
   state,
@@ -322,7 +578,20 @@ export const resume = (state: ConnectionState): ConnectionMachine => ({
  * message is only counted.
  *
  * @example
- * receive(machine, config, "hi", now).send // ["echo: hi"]
+ * ```ts
+ * import { connectionConfig, open, receive } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const echoed = [...receive(machine, config, "hi", 10).send] // ["echo: hi"]
+ * ```
+ *
+ * @since 2.0.0
  */
 export const receive = (
   machine: ConnectionMachine,
@@ -364,7 +633,21 @@ export const receive = (
  * with its `delay_ms`, counted towards its `close_after`. Not counted as received.
  *
  * @example
- * deliver(machine, config, "echo: from a neighbour", now).send // ["echo: from a neighbour"]
+ * ```ts
+ * import { connectionConfig, deliver, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // A neighbour's echo, handed over by the room: sent as this socket's own echo.
+ * export const relayed = [...deliver(machine, config, "echo: from a neighbour", 10).send] // ["echo: from a neighbour"]
+ * ```
+ *
+ * @since 2.0.0
  */
 export const deliver = (
   machine: ConnectionMachine,
@@ -382,7 +665,20 @@ export const deliver = (
  * while the peer's close waits for the application's last replies; dropped once the server has sent its close.
  *
  * @example
- * send(machine, config, "hello", now).send // ["hello"]
+ * ```ts
+ * import { connectionConfig, open, send } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: null,
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const sent = [...send(machine, config, "hello", 10).send] // ["hello"]
+ * ```
+ *
+ * @since 2.0.0
  */
 export const send = (machine: ConnectionMachine, config: ConnectionConfig, message: Message, now: number): Output => {
   begin(machine, config, now)
@@ -398,7 +694,21 @@ export const send = (machine: ConnectionMachine, config: ConnectionConfig, messa
  * is answered by the close rules).
  *
  * @example
- * requestClose(machine, config, { code: 4000, reason: "done" }, now).close // { code: 4000, reason: "done" }
+ * ```ts
+ * import { connectionConfig, open, requestClose } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const closing = requestClose(machine, config, { code: 4000, reason: "done" }, 10).close
+ * // { code: 4000, reason: "done" }; the machine then waits for the peer's answer
+ * ```
+ *
+ * @since 2.0.0
  */
 export const requestClose = (
   machine: ConnectionMachine,
@@ -415,7 +725,22 @@ export const requestClose = (
  * The application has sent everything it owed the peer: a close answer that waited for it goes out now.
  *
  * @example
- * drained(machine, config, now).close // the answer to the peer's close
+ * ```ts
+ * import { connectionConfig, drained, open, peerClose } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: null,
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // The peer closes while the application still answers: its answer waits for the application.
+ * peerClose(machine, config, { code: 1000, reason: "bye" }, 10)
+ * export const answer = drained(machine, config, 20).close // { code: 1000, reason: "bye" }
+ * ```
+ *
+ * @since 2.0.0
  */
 export const drained = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output => {
   begin(machine, config, now)
@@ -435,7 +760,22 @@ export const drained = (machine: ConnectionMachine, config: ConnectionConfig, no
  * peer's close waits for the application. Nothing for a stalled socket.
  *
  * @example
- * reply(machine, config, "echo: hi", now).send // ["echo: hi"]
+ * ```ts
+ * import { connectionConfig, open, receive, reply } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: null,
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // The application's own transform of what it was handed, sent as the echo would be.
+ * const received = receive(machine, config, "hi", 10).received
+ * export const echoed = [...reply(machine, config, `re: ${received}`, 10).send] // ["re: hi"]
+ * ```
+ *
+ * @since 2.0.0
  */
 export const reply = (machine: ConnectionMachine, config: ConnectionConfig, message: Message, now: number): Output => {
   begin(machine, config, now)
@@ -452,7 +792,16 @@ export const reply = (machine: ConnectionMachine, config: ConnectionConfig, mess
  * dropped) and the server's (null when no close frame was sent), then `extra`. Never message contents.
  *
  * @example
- * logFields(out.ended, connection.id, connection.protocol, { behaviours: ["delay"] })
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { type ConnectionEnd, logFields } from "websocket-echo/ConnectionMachine"
+ *
+ * // The echo's own log line, written by a driver of one's own.
+ * export const logEnd = (end: ConnectionEnd, connection: string) =>
+ *   Effect.logInfo("connection ended").pipe(Effect.annotateLogs(logFields(end, connection, undefined)))
+ * ```
+ *
+ * @since 2.0.0
  */
 export const logFields = (
   end: ConnectionEnd,
@@ -480,7 +829,21 @@ export const logFields = (
  * the answer to the server's close, and the connection ends. While an answer is owed, only a drop counts: it ends.
  *
  * @example
- * peerClose(machine, config, { code: 4001, reason: "bye" }, now).close // { code: 4001, reason: "bye" }
+ * ```ts
+ * import { connectionConfig, open, peerClose } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // Mirrored: { code: 4001, reason: "bye" }
+ * export const answer = peerClose(machine, config, { code: 4001, reason: "bye" }, 10).close
+ * ```
+ *
+ * @since 2.0.0
  */
 export const peerClose = (
   machine: ConnectionMachine,
@@ -523,7 +886,20 @@ export const peerClose = (
  * with no close frame, logged with the peer's code as 1006 unless it had closed already.
  *
  * @example
- * transportLost(machine, config, now).ended?.why // "transport"
+ * ```ts
+ * import { connectionConfig, open, transportLost } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const why = transportLost(machine, config, 10).ended?.why // "transport"
+ * ```
+ *
+ * @since 2.0.0
  */
 export const transportLost = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output => {
   begin(machine, config, now)
@@ -540,7 +916,21 @@ export const transportLost = (machine: ConnectionMachine, config: ConnectionConf
  * idle timeout, a closing deadline), so a late wake sends what was due before a close, then the close.
  *
  * @example
- * tick(machine, config, now).nextWakeAt // the next due time, or null
+ * ```ts
+ * import { connectionConfig, open, tick } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // Sixty silent seconds: the idle timeout.
+ * export const closed = tick(machine, config, 60_000).close // { code: 1001, reason: "idle timeout" }
+ * ```
+ *
+ * @since 2.0.0
  */
 export const tick = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output => {
   begin(machine, config, now)
@@ -552,7 +942,21 @@ export const tick = (machine: ConnectionMachine, config: ConnectionConfig, now: 
  * `ping`): activity for the idle timeout, not counted in the stats.
  *
  * @example
- * noteActivity(machine, config, pingedAt, now)
+ * ```ts
+ * import { connectionConfig, noteActivity, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * // The runtime answered "ping" at 50 s: the idle timeout counts from then.
+ * export const wakeAt = noteActivity(machine, config, 50_000, 55_000).nextWakeAt // 110000
+ * ```
+ *
+ * @since 2.0.0
  */
 export const noteActivity = (machine: ConnectionMachine, config: ConnectionConfig, at: number, now: number): Output => {
   const traffic = machine.state.traffic
@@ -566,7 +970,20 @@ export const noteActivity = (machine: ConnectionMachine, config: ConnectionConfi
  * `going away` by default) unless a close frame was sent already, and the end.
  *
  * @example
- * stop(machine, config, now).close // { code: 1001, reason: "going away" }
+ * ```ts
+ * import { connectionConfig, open, stop } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const closed = stop(machine, config, 10).close // { code: 1001, reason: "going away" }
+ * ```
+ *
+ * @since 2.0.0
  */
 export const stop = (
   machine: ConnectionMachine,
@@ -580,7 +997,20 @@ export const stop = (
  * the end.
  *
  * @example
- * fail(machine, config, now).close // { code: 1011, reason: "internal error" }
+ * ```ts
+ * import { connectionConfig, fail, open } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const closed = fail(machine, config, 10).close // { code: 1011, reason: "internal error" }
+ * ```
+ *
+ * @since 2.0.0
  */
 export const fail = (machine: ConnectionMachine, config: ConnectionConfig, now: number): Output =>
   abort(machine, config, internalError, "internal", now)
@@ -590,8 +1020,24 @@ export const fail = (machine: ConnectionMachine, config: ConnectionConfig, now: 
  * (up to 32 MiB) alive until its next step. Optional: the next step does it anyway.
  *
  * @example
+ * ```ts
+ * import { carried, connectionConfig, open, receive } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * declare const socket: WebSocket
+ *
+ * const out = receive(machine, config, "hi", 10)
  * for (const message of out.send) socket.send(message)
- * carried(out)
+ * carried(out) // the machine no longer holds the echo
+ * ```
+ *
+ * @since 2.0.0
  */
 export const carried = (out: Output): void => {
   // Not `length = 0`: V8 then drops the array's storage, and the next push allocates a new one.
@@ -603,7 +1049,20 @@ export const carried = (out: Output): void => {
  * Any input, as one function: for a driver that makes its events a value (the stream's `Stream` of inputs).
  *
  * @example
- * step(machine, config, { _tag: "Message", message: "hi" }, now)
+ * ```ts
+ * import { connectionConfig, open, step } from "websocket-echo/ConnectionMachine"
+ *
+ * const config = connectionConfig({
+ *   prefix: "echo: ",
+ *   limits: { maxMessageBytes: 1024, maxMessagesPerSecond: 0 },
+ *   idleTimeoutMs: 60_000
+ * })
+ * const machine = open(config, 0)
+ *
+ * export const echoed = [...step(machine, config, { _tag: "Message", message: "hi" }, 10).send] // ["echo: hi"]
+ * ```
+ *
+ * @since 2.0.0
  */
 export const step = (machine: ConnectionMachine, config: ConnectionConfig, input: Input, now: number): Output => {
   switch (input._tag) {
@@ -639,6 +1098,26 @@ export const step = (machine: ConnectionMachine, config: ConnectionConfig, input
  * times an instance of the object was woken for it, the names of its behaviours (for the log line), and its machine's
  * config and state. It is all the connection needs across hibernation, and bounded: `worstCaseAttachment` is its
  * largest.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionAttachment, type ConnectionConfig, open } from "websocket-echo/ConnectionMachine"
+ *
+ * // What a Durable Object writes with each socket it accepts, before the runtime takes the socket.
+ * export const attach = (ws: WebSocket, config: ConnectionConfig) => {
+ *   const attachment: ConnectionAttachment = {
+ *     id: crypto.randomUUID(),
+ *     protocol: null,
+ *     wakes: 0,
+ *     behaviours: [],
+ *     config,
+ *     state: open(config, Date.now()).state
+ *   }
+ *   ws.serializeAttachment(attachment)
+ * }
+ * ```
+ *
+ * @since 2.0.0
  */
 export interface ConnectionAttachment {
   readonly id: string
@@ -658,7 +1137,14 @@ export interface ConnectionAttachment {
  * control characters would take the JSON to 16,976 bytes, over the limit.
  *
  * @example
- * new TextEncoder().encode(JSON.stringify(worstCaseAttachment())).length < MAX_ATTACHMENT_BYTES // true
+ * ```ts
+ * import { MAX_ATTACHMENT_BYTES, worstCaseAttachment } from "websocket-echo/ConnectionMachine"
+ *
+ * export const bytes = new TextEncoder().encode(JSON.stringify(worstCaseAttachment())).length // 10833
+ * export const fits = bytes < MAX_ATTACHMENT_BYTES // true
+ * ```
+ *
+ * @since 2.0.0
  */
 export const worstCaseAttachment = (): ConnectionAttachment => {
   const longest = -2.2250738585072014e-308
