@@ -8,10 +8,11 @@
  * import * as Effect from "effect/Effect"
  * import { EchoRpcs } from "websocket-echo/EchoRpcs"
  *
- * const hello = Effect.flatMap(RpcClient.make(EchoRpcs), (client) => client.Echo({ text: "hello" }))
+ * export const hello = Effect.flatMap(RpcClient.make(EchoRpcs), (client) => client.Echo({ text: "hello" }))
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export { EchoRpcs, EmptyText, MAX_STREAM_COUNT } from "./domain/EchoRpcs.js"
 export { EchoRpcsLive } from "./runtime/EchoRpc.js"

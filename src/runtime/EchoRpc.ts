@@ -10,7 +10,32 @@ import type { WebSocketService } from "../services/WebSocketService.js"
 import type { ExecutionContext } from "../services/WorkerContext.js"
 import { serveWith } from "./FetchHandler.js"
 
-/** The handlers of `EchoRpcs`, with the configured prefix. */
+/**
+ * The handlers of `EchoRpcs`, with the configured prefix.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+ * import * as RpcServer from "@effect/rpc/RpcServer"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { EchoRpcs, EchoRpcsLive } from "websocket-echo/EchoRpcs"
+ * import { EchoConfig } from "websocket-echo/EchoServer"
+ * import { toFetchHandler } from "websocket-echo/Workers"
+ *
+ * // The procedures at GET /rpc of a Worker of one's own: one RPC server per connection, with the prefix "> ".
+ * const app = HttpRouter.empty.pipe(HttpRouter.get("/rpc", Effect.flatten(RpcServer.toHttpAppWebsocket(EchoRpcs))))
+ * const config = EchoConfig.layerWith({ prefix: "> " })
+ *
+ * export default toFetchHandler(
+ *   app,
+ *   Layer.mergeAll(config, EchoRpcsLive.pipe(Layer.provide(config)), RpcSerialization.layerJson)
+ * )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export const EchoRpcsLive = EchoRpcs.toLayer(
   Effect.map(EchoConfig, ({ prefix }) =>
     EchoRpcs.of({
