@@ -10,10 +10,11 @@
  * import { NotWebSocket } from "websocket-echo/HttpError"
  *
  * // Answers 426 with {"error":"Expected WebSocket upgrade request (Upgrade: websocket)","code":"NOT_WEBSOCKET"}.
- * const router = HttpRouter.empty.pipe(HttpRouter.get("/live", Effect.fail(new NotWebSocket())))
+ * export const router = HttpRouter.empty.pipe(HttpRouter.get("/live", Effect.fail(new NotWebSocket())))
  * ```
  *
  * @since 2.0.0
+ * @module
  */
 export {
   type ErrorBody,

@@ -5,7 +5,19 @@ import * as Data from "effect/Data"
 import type * as Types from "effect/Types"
 import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
 
-/** The JSON body of every error response. */
+/**
+ * The JSON body of every error response.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorBody } from "websocket-echo/HttpError"
+ *
+ * // A client reads why its upgrade was refused from the body, whatever the status: "NOT_WEBSOCKET", …
+ * export const refusal = async (response: Response) => ((await response.json()) as ErrorBody).code
+ * ```
+ *
+ * @since 2.0.0
+ */
 export interface ErrorBody {
   readonly error: string
   readonly code: string
@@ -33,6 +45,26 @@ const TaggedHttpError = <Tag extends string>(tag: Tag): HttpErrorClass<Tag> => {
 /**
  * A request to the echo endpoint that is not a WebSocket upgrade. Answered
  * with 426 and `Upgrade: websocket` (RFC 9110 §15.5.22).
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+ * import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+ * import * as Effect from "effect/Effect"
+ * import { NotWebSocket } from "websocket-echo/HttpError"
+ *
+ * declare const upgradeToFeed: Effect.Effect<HttpServerResponse.HttpServerResponse>
+ *
+ * // A route for sockets only: anything else answers 426 with `Upgrade: websocket` and its JSON.
+ * const feed = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+ *   request.headers.upgrade?.toLowerCase() === "websocket" ? upgradeToFeed : Effect.fail(new NotWebSocket())
+ * )
+ *
+ * export const router = HttpRouter.empty.pipe(HttpRouter.get("/feed", feed))
+ * ```
+ *
+ * @since 2.0.0
  */
 export class NotWebSocket extends TaggedHttpError("NotWebSocket") {
   readonly status = 426
@@ -46,6 +78,23 @@ export class NotWebSocket extends TaggedHttpError("NotWebSocket") {
  * Workers runtime refuses to answer with a 101 (a token list such as
  * `websocket, h2c`, or trailing white space): the runtime would turn our 101
  * into a 500, so the request is refused with 400 before any socket exists.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { UnsupportedUpgrade } from "websocket-echo/HttpError"
+ *
+ * // Which clients send `Upgrade: websocket, h2c`, which the runtime cannot answer with a 101.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("UnsupportedUpgrade", (error: UnsupportedUpgrade) =>
+ *       Effect.logWarning(`Upgrade: ${error.upgrade} from ${request.headers.get("user-agent")}`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class UnsupportedUpgrade extends TaggedHttpError("UnsupportedUpgrade")<{ readonly upgrade: string }> {
   readonly status = 400
@@ -60,6 +109,23 @@ export class UnsupportedUpgrade extends TaggedHttpError("UnsupportedUpgrade")<{ 
  * A WebSocket upgrade that asks for a protocol version other than 13, the one RFC 6455 defines. Answered with
  * 426 and `Sec-WebSocket-Version: 13` (§4.2.2, §4.4) before any socket exists: the runtime would refuse the
  * 101 itself, and the socket would be left open on the server with nobody on the other end.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { UnsupportedVersion } from "websocket-echo/HttpError"
+ *
+ * // Old clients that still offer a draft protocol version, counted before the 426 goes back.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("UnsupportedVersion", (error: UnsupportedVersion) =>
+ *       Effect.logInfo(`Sec-WebSocket-Version ${error.version}`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class UnsupportedVersion extends TaggedHttpError("UnsupportedVersion")<{ readonly version: string }> {
   readonly status = 426
@@ -74,6 +140,26 @@ export class UnsupportedVersion extends TaggedHttpError("UnsupportedVersion")<{ 
  * A method other than GET or HEAD. Answered with 405 and `Allow: GET, HEAD`
  * (HEAD is served as GET without a body, so the echo never upgrades it).
  * `use` says what to send instead; it defaults to the echo's own request.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+ * import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+ * import * as Effect from "effect/Effect"
+ * import { MethodNotAllowed } from "websocket-echo/HttpError"
+ *
+ * // A read-only resource: anything but GET or HEAD answers 405 with `Allow: GET, HEAD` and its JSON.
+ * const status = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+ *   request.method === "GET" || request.method === "HEAD"
+ *     ? Effect.succeed(HttpServerResponse.unsafeJson({ ok: true }))
+ *     : Effect.fail(new MethodNotAllowed({ method: request.method, use: "GET" }))
+ * )
+ *
+ * export const router = HttpRouter.empty.pipe(HttpRouter.all("/status", status))
+ * ```
+ *
+ * @since 2.0.0
  */
 export class MethodNotAllowed extends TaggedHttpError("MethodNotAllowed")<{
   readonly method: string
@@ -87,7 +173,21 @@ export class MethodNotAllowed extends TaggedHttpError("MethodNotAllowed")<{
   }
 }
 
-/** A path that does not exist. Answered with 404. */
+/**
+ * A path that does not exist. Answered with 404.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { EchoRouter } from "websocket-echo/EchoServer"
+ * import { NotFound } from "websocket-echo/HttpError"
+ *
+ * // An app that is only the echo answers an unknown path as the echo's own Worker does: 404 and its JSON.
+ * export const app = EchoRouter.pipe(Effect.catchTag("RouteNotFound", () => Effect.fail(new NotFound())))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class NotFound extends TaggedHttpError("NotFound") {
   readonly status = 404
   readonly code = "NOT_FOUND"
@@ -95,7 +195,31 @@ export class NotFound extends TaggedHttpError("NotFound") {
   override readonly message = "Not found; the echo is at GET /echo with Upgrade: websocket"
 }
 
-/** An unexpected defect. Answered with 500 and a fixed text: nothing of the defect reaches the client. */
+/**
+ * An unexpected defect. Answered with 500 and a fixed text: nothing of the defect reaches the client.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { errorResponse, InternalError } from "websocket-echo/HttpError"
+ *
+ * declare const handle: (request: Request) => Effect.Effect<Response>
+ *
+ * // A defect is logged here and never shown: the client gets 500 and a fixed text.
+ * export default {
+ *   fetch: (request) =>
+ *     Effect.runPromise(
+ *       handle(request).pipe(
+ *         Effect.catchAllDefect((defect) =>
+ *           Effect.as(Effect.logError("defect", defect), errorResponse(new InternalError()))
+ *         )
+ *       )
+ *     )
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class InternalError extends TaggedHttpError("InternalError") {
   readonly status = 500
   readonly code = "INTERNAL_ERROR"
@@ -106,6 +230,24 @@ export class InternalError extends TaggedHttpError("InternalError") {
 /**
  * A WebSocket upgrade from an origin that is not allowed, or without an
  * `Origin` when one is required (RFC 6455 §10.2). Answered with 403.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { EchoConfig, echoResponse } from "websocket-echo/EchoServer"
+ * import type { OriginNotAllowed } from "websocket-echo/HttpError"
+ *
+ * // Only the app's own pages may open a socket; the others are logged before they get 403.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("OriginNotAllowed", (error: OriginNotAllowed) =>
+ *       Effect.logWarning(`refused origin ${error.origin ?? "(none)"}`)
+ *     ),
+ *     Effect.provide(EchoConfig.layerWith({ allowedOrigins: ["https://app.example"], requireOrigin: true }))
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class OriginNotAllowed extends TaggedHttpError("OriginNotAllowed")<{ readonly origin: string | undefined }> {
   readonly status = 403
@@ -123,6 +265,23 @@ export class OriginNotAllowed extends TaggedHttpError("OriginNotAllowed")<{ read
  * (RFC 6455 §4.1, RFC 9110 §5.6.2), or that offers a token longer than
  * `MAX_SUBPROTOCOL_BYTES` (`tooLong`: its size), which the server would have
  * to keep with the socket. Answered with 400.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { InvalidSubprotocol } from "websocket-echo/HttpError"
+ *
+ * // A client whose Sec-WebSocket-Protocol header is malformed, found in the logs before it is answered 400.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("InvalidSubprotocol", (error: InvalidSubprotocol) =>
+ *       Effect.logWarning(`Sec-WebSocket-Protocol: ${error.header}`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class InvalidSubprotocol extends TaggedHttpError("InvalidSubprotocol")<{
   readonly header: string
@@ -141,6 +300,24 @@ export class InvalidSubprotocol extends TaggedHttpError("InvalidSubprotocol")<{
 /**
  * The client offered subprotocols and none of them is one this server speaks
  * (`PROTOCOLS`). Answered with 400 before any socket exists, naming both lists.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { EchoConfig, echoResponse } from "websocket-echo/EchoServer"
+ * import type { SubprotocolNotSupported } from "websocket-echo/HttpError"
+ *
+ * // The server speaks chat.v2 only: a client that offers chat.v1 alone gets 400 naming both lists.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("SubprotocolNotSupported", (error: SubprotocolNotSupported) =>
+ *       Effect.logInfo(`outdated client: offered ${error.offered.join(", ")}`)
+ *     ),
+ *     Effect.provide(EchoConfig.layerWith({ protocols: ["chat.v2"] }))
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class SubprotocolNotSupported extends TaggedHttpError("SubprotocolNotSupported")<{
   readonly offered: ReadonlyArray<string>
@@ -154,7 +331,24 @@ export class SubprotocolNotSupported extends TaggedHttpError("SubprotocolNotSupp
   }
 }
 
-/** A `room` query parameter that is not a room name. Answered with 400. */
+/**
+ * A `room` query parameter that is not a room name. Answered with 400.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { InvalidRoom } from "websocket-echo/HttpError"
+ *
+ * // `?room=my lobby!` is not a room name: logged, then answered 400 with its JSON.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("InvalidRoom", (error: InvalidRoom) => Effect.logInfo(`bad room ${error.room}`))
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class InvalidRoom extends TaggedHttpError("InvalidRoom")<{ readonly room: string }> {
   readonly status = 400
   readonly code = "INVALID_ROOM"
@@ -167,6 +361,27 @@ export class InvalidRoom extends TaggedHttpError("InvalidRoom")<{ readonly room:
 /**
  * A query parameter whose value is not one of those allowed, such as `?serialization=xml` on `/rpc`. Answered
  * with 400, naming the parameter, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ * import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+ * import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+ * import * as Effect from "effect/Effect"
+ * import { InvalidParameter } from "websocket-echo/HttpError"
+ *
+ * // `/export?format=xml` answers 400 INVALID_PARAMETER, naming the parameter, its value and what is allowed.
+ * const exportData = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+ *   const format = new URL(request.url, "http://app").searchParams.get("format") ?? "json"
+ *   return format === "json" || format === "csv"
+ *     ? Effect.succeed(HttpServerResponse.text(`exported as ${format}`))
+ *     : Effect.fail(new InvalidParameter({ name: "format", value: format, allowed: "one of json, csv" }))
+ * })
+ *
+ * export const router = HttpRouter.empty.pipe(HttpRouter.get("/export", exportData))
+ * ```
+ *
+ * @since 2.0.0
  */
 export class InvalidParameter extends TaggedHttpError("InvalidParameter")<{
   readonly name: string
@@ -181,7 +396,26 @@ export class InvalidParameter extends TaggedHttpError("InvalidParameter")<{
   }
 }
 
-/** A query parameter that `/echo` does not know, so that a typo is never silently ignored. Answered with 400. */
+/**
+ * A query parameter that `/echo` does not know, so that a typo is never silently ignored. Answered with 400.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { UnknownParameter } from "websocket-echo/HttpError"
+ *
+ * // `?dealy_ms=2000` is a typo, not a plain echo: answered 400 with the known names, and logged.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("UnknownParameter", (error: UnknownParameter) =>
+ *       Effect.logInfo(`unknown ${error.name}; known: ${error.known.join(", ")}`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class UnknownParameter extends TaggedHttpError("UnknownParameter")<{
   readonly name: string
   readonly known: ReadonlyArray<string>
@@ -194,7 +428,22 @@ export class UnknownParameter extends TaggedHttpError("UnknownParameter")<{
   }
 }
 
-/** An upgrade refused because the client asked for it (`reject=S`): answered with S, and `Retry-After` if asked. */
+/**
+ * An upgrade refused because the client asked for it (`reject=S`): answered with S, and `Retry-After` if asked.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse, RejectedOnRequest } from "websocket-echo/HttpError"
+ *
+ * // A fake server for a client's retry test, answering as the echo does `?reject=503&retry_after=2`:
+ * // 503, `Retry-After: 2` and {"error":…,"code":"REJECTED_ON_REQUEST"}.
+ * export default {
+ *   fetch: () => errorResponse(new RejectedOnRequest({ status: 503, retryAfter: 2 }))
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class RejectedOnRequest extends TaggedHttpError("RejectedOnRequest")<{
   readonly status: number
   readonly retryAfter: number | undefined
@@ -208,7 +457,21 @@ export class RejectedOnRequest extends TaggedHttpError("RejectedOnRequest")<{
   }
 }
 
-/** A room that already holds `MAX_ROOM_SOCKETS` sockets. Answered with 503. */
+/**
+ * A room that already holds `MAX_ROOM_SOCKETS` sockets. Answered with 503.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse, RoomFull } from "websocket-echo/HttpError"
+ *
+ * // A fake server for a client's test, answering as a full room does: 503 and {"error":…,"code":"ROOM_FULL"}.
+ * export default {
+ *   fetch: () => errorResponse(new RoomFull({ room: "lobby", limit: 100 }))
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class RoomFull extends TaggedHttpError("RoomFull")<{ readonly room: string; readonly limit: number }> {
   readonly status = 503
   readonly code = "ROOM_FULL"
@@ -222,6 +485,21 @@ export class RoomFull extends TaggedHttpError("RoomFull")<{ readonly room: strin
  * An upgrade that needs a room (`?room=NAME`, `broadcast=true`, or `ECHO_BACKEND=durable-object`) where the app
  * provides no rooms. Answered with 501, saying what to provide: the `EchoRooms` layer over a Durable Object
  * namespace bound to the `EchoRoom` class.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { RoomsUnavailable } from "websocket-echo/HttpError"
+ *
+ * // This app has no rooms: a room upgrade gets 501 ROOMS_UNAVAILABLE, and the app counts how often it is asked.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(
+ *     Effect.tapErrorTag("RoomsUnavailable", (_: RoomsUnavailable) => Effect.logInfo("a room was asked for"))
+ *   )
+ * ```
+ *
+ * @since 2.0.0
  */
 export class RoomsUnavailable extends TaggedHttpError("RoomsUnavailable") {
   readonly status = 501
@@ -234,6 +512,21 @@ export class RoomsUnavailable extends TaggedHttpError("RoomsUnavailable") {
 /**
  * A room that could not take the upgrade: its Durable Object was overloaded, reset or unreachable. Answered with
  * 503 and `Retry-After`, since the same request may well succeed a moment later. The cause is logged, never sent.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { HttpError, RoomUnavailable } from "websocket-echo/HttpError"
+ *
+ * const isRoomUnavailable = (error: HttpError): error is RoomUnavailable => error._tag === "RoomUnavailable"
+ *
+ * // A room that was reset a moment ago often takes the same upgrade at once: try twice more before the 503.
+ * export const echo = (request: Request) =>
+ *   echoResponse(request).pipe(Effect.retry({ times: 2, while: isRoomUnavailable }))
+ * ```
+ *
+ * @since 2.0.0
  */
 export class RoomUnavailable extends TaggedHttpError("RoomUnavailable")<{ readonly cause: unknown }> {
   readonly status = 503
@@ -242,7 +535,23 @@ export class RoomUnavailable extends TaggedHttpError("RoomUnavailable")<{ readon
   override readonly message = "The room could not take the connection right now; retry in a moment"
 }
 
-/** Every error the service answers a request with. */
+/**
+ * Every error the service answers a request with.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { echoResponse } from "websocket-echo/EchoServer"
+ * import type { HttpError } from "websocket-echo/HttpError"
+ *
+ * // Every refusal of the echo, logged by its code before it renders itself.
+ * const refused = (error: HttpError) => Effect.logInfo(`refused ${error.status} ${error.code}`)
+ *
+ * export const echo = (request: Request) => echoResponse(request).pipe(Effect.tapError(refused))
+ * ```
+ *
+ * @since 2.0.0
+ */
 export type HttpError =
   | NotWebSocket
   | UnsupportedUpgrade
@@ -261,10 +570,36 @@ export type HttpError =
   | RoomsUnavailable
   | RoomUnavailable
 
-/** The JSON body of an error's response. */
+/**
+ * The JSON body of an error's response.
+ *
+ * @example
+ * ```ts
+ * import { errorBody, NotWebSocket } from "websocket-echo/HttpError"
+ *
+ * // { error: "Expected WebSocket upgrade request (Upgrade: websocket)", code: "NOT_WEBSOCKET" }
+ * export const body = errorBody(new NotWebSocket())
+ * ```
+ *
+ * @since 2.0.0
+ */
 export const errorBody = (error: HttpError): ErrorBody => ({ error: error.message, code: error.code })
 
-/** The one place where an error becomes a response: its status, its headers, and `{error, code}` as JSON. */
+/**
+ * The one place where an error becomes a response: its status, its headers, and `{error, code}` as JSON.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse, NotFound } from "websocket-echo/HttpError"
+ *
+ * // Plain Workers code: the same JSON 404 as the echo's own.
+ * export default {
+ *   fetch: () => errorResponse(new NotFound())
+ * } satisfies ExportedHandler
+ * ```
+ *
+ * @since 2.0.0
+ */
 export const errorResponse = (error: HttpError): Response =>
   new Response(JSON.stringify(errorBody(error)), {
     status: error.status,
