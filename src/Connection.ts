@@ -20,7 +20,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/Connection
  */
 export type { CloseFrame } from "./domain/CloseFrame.js"
 export { IdleTimeoutExpired } from "./domain/IdleTimeout.js"

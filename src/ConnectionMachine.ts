@@ -18,6 +18,6 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/ConnectionMachine
  */
 export * from "./domain/ConnectionMachine.js"

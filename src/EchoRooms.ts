@@ -22,7 +22,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/EchoRooms
  */
 export { EchoRoom } from "./runtime/EchoRoom.js"
 export { EchoRooms } from "./services/EchoRooms.js"

@@ -12,7 +12,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/EchoRpcs
  */
 export { EchoRpcs, EmptyText, MAX_STREAM_COUNT } from "./domain/EchoRpcs.js"
 export { EchoRpcsLive } from "./runtime/EchoRpc.js"

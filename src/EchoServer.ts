@@ -17,7 +17,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/EchoServer
  */
 export { prefixMessage } from "./domain/Message.js"
 export { handlerEcho, streamEcho } from "./runtime/Echo.js"

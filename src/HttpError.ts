@@ -14,7 +14,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/HttpError
  */
 export {
   type ErrorBody,

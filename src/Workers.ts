@@ -24,7 +24,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo/Workers
  */
 export {
   type FetchHandlerOptions,

@@ -10,7 +10,7 @@
  * ```
  *
  * @since 2.0.0
- * @module
+ * @module websocket-echo
  */
 export * as Connection from "./Connection.js"
 export * as ConnectionMachine from "./ConnectionMachine.js"
