@@ -234,16 +234,16 @@ export class InternalError extends TaggedHttpError("InternalError") {
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
- * import { EchoConfig, echoResponse } from "websocket-echo/EchoServer"
+ * import { echoResponse } from "websocket-echo/EchoServer"
  * import type { OriginNotAllowed } from "websocket-echo/HttpError"
  *
- * // Only the app's own pages may open a socket; the others are logged before they get 403.
+ * // With EchoConfig.layerWith({ allowedOrigins: ["https://app.example"], requireOrigin: true }) in the app's
+ * // layer, only the app's own pages may open a socket: the others are logged, then answered 403.
  * export const echo = (request: Request) =>
  *   echoResponse(request).pipe(
  *     Effect.tapErrorTag("OriginNotAllowed", (error: OriginNotAllowed) =>
  *       Effect.logWarning(`refused origin ${error.origin ?? "(none)"}`)
- *     ),
- *     Effect.provide(EchoConfig.layerWith({ allowedOrigins: ["https://app.example"], requireOrigin: true }))
+ *     )
  *   )
  * ```
  *
@@ -304,16 +304,16 @@ export class InvalidSubprotocol extends TaggedHttpError("InvalidSubprotocol")<{
  * @example
  * ```ts
  * import * as Effect from "effect/Effect"
- * import { EchoConfig, echoResponse } from "websocket-echo/EchoServer"
+ * import { echoResponse } from "websocket-echo/EchoServer"
  * import type { SubprotocolNotSupported } from "websocket-echo/HttpError"
  *
- * // The server speaks chat.v2 only: a client that offers chat.v1 alone gets 400 naming both lists.
+ * // With EchoConfig.layerWith({ protocols: ["chat.v2"] }) in the app's layer, a client that offers chat.v1 alone
+ * // is logged, then answered 400 naming both lists.
  * export const echo = (request: Request) =>
  *   echoResponse(request).pipe(
  *     Effect.tapErrorTag("SubprotocolNotSupported", (error: SubprotocolNotSupported) =>
  *       Effect.logInfo(`outdated client: offered ${error.offered.join(", ")}`)
- *     ),
- *     Effect.provide(EchoConfig.layerWith({ protocols: ["chat.v2"] }))
+ *     )
  *   )
  * ```
  *

@@ -15,8 +15,12 @@ import { superviseExit } from "./Echo.js"
  * ```ts
  * import { type Connection, type SocketOptions, toSocket } from "websocket-echo/Connection"
  *
- * // The app's own close codes (4000–4999) end a run quietly; one log line per socket.
- * const options: SocketOptions = { closeCodeIsError: (code) => code < 4000 && code !== 1000, log: true }
+ * // As @effect/platform's default (every code but 1000 and 1006 is an error), but the app's own codes
+ * // (4000–4999) end a run quietly too; and one log line per socket.
+ * const options: SocketOptions = {
+ *   closeCodeIsError: (code) => code !== 1000 && code !== 1006 && code < 4000,
+ *   log: true
+ * }
  *
  * export const socketOf = (connection: Connection) => toSocket(connection, options)
  * ```
