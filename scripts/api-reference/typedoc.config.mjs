@@ -33,7 +33,6 @@ export default {
     "src/domain/RequestInfo.ts:RequestInfo",
     "src/domain/Traffic.ts:Limits",
     "src/domain/Traffic.ts:Traffic",
-    "src/runtime/Route.ts:Upgrading",
     "worker-configuration.d.ts:Env"
   ]
 }

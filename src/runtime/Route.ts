@@ -31,7 +31,7 @@ const notFound = new NotFound()
 const roomsUnavailable = new RoomsUnavailable()
 
 /** What an upgrade in this Worker needs: the sockets, and the request's `ctx` to keep it alive. */
-export type Upgrading = WebSocketService | ExecutionContext
+type Upgrading = WebSocketService | ExecutionContext
 
 /**
  * A socket echoed in this Worker, its request kept alive (`ExecutionContext`) until the socket ends: by a fiber
@@ -137,7 +137,9 @@ const open = (
  *
  * @since 2.0.0
  */
-export const echoResponse = (request: Request): Effect.Effect<Response, HttpError, EchoConfig | Upgrading> =>
+export const echoResponse = (
+  request: Request
+): Effect.Effect<Response, HttpError, EchoConfig | WebSocketService | ExecutionContext> =>
   Effect.flatMap(EchoConfig, (settings) => echoWith(request, settings))
 
 /** `echoResponse` with its settings: a refusal is a value (an `Exit`), which costs no fiber to run. */
@@ -279,7 +281,9 @@ const pathOf = (url: string): string => {
  *
  * @since 2.0.0
  */
-export const route = (request: Request): Effect.Effect<Response, never, EchoConfig | Upgrading> =>
+export const route = (
+  request: Request
+): Effect.Effect<Response, never, EchoConfig | WebSocketService | ExecutionContext> =>
   Effect.flatMap(EchoConfig, (settings) => routeWith(settings)(request))
 
 /**
