@@ -3,4 +3,4 @@
  * built package cannot import its own package.json where no bundler runs (Node, vitest-pool-workers).
  */
 export const name = "websocket-echo"
-export const version = "1.0.0"
+export const version = "2.0.0"
