@@ -1,7 +1,7 @@
-import type * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
+import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
-import * as Effect from "effect/Effect"
 import type * as Types from "effect/Types"
 import { MAX_SUBPROTOCOL_BYTES } from "./Subprotocol.js"
 
@@ -22,25 +22,13 @@ type HttpErrorClass<Tag extends string> = new <A extends Record<string, unknown>
  */
 const TaggedHttpError = <Tag extends string>(tag: Tag): HttpErrorClass<Tag> => {
   class Base extends Data.TaggedError(tag) {
-    [respondable]() {
+    [HttpServerRespondable.symbol]() {
       const error = this as unknown as HttpError
-      return Effect.map(httpServerResponse, (response) =>
-        response.unsafeJson(errorBody(error), { status: error.status, headers: error.headers })
-      )
+      return HttpServerResponse.unsafeJson(errorBody(error), { status: error.status, headers: error.headers })
     }
   }
   return Base as unknown as HttpErrorClass<Tag>
 }
-
-/**
- * `HttpServerRespondable.symbol`, by the global key it is made from. The errors name it without loading
- * @effect/platform: its `HttpServerResponse` brings `Schema` with it, which a Worker that only echoes would
- * otherwise evaluate at every cold start. Only an `HttpApp` asks an error for its response, and it has the
- * platform loaded already.
- */
-const respondable = Symbol.for("@effect/platform/HttpServerRespondable") as typeof HttpServerRespondable.symbol
-
-const httpServerResponse = Effect.promise(() => import("@effect/platform/HttpServerResponse"))
 
 /**
  * A request to the echo endpoint that is not a WebSocket upgrade. Answered

@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import { prefersHtml } from "../domain/Accept.js"
 import {
   errorResponse,
   type HttpError,
@@ -21,7 +20,9 @@ import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { ExecutionContext } from "../services/WorkerContext.js"
+import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { startHandlerEcho, streamEcho } from "./Echo.js"
+import { rpcResponse } from "./EchoRpc.js"
 import { type AcceptedUpgrade, checkUpgrade, upgradeOptions } from "./Handshake.js"
 import { name, version } from "./Package.js"
 
@@ -137,80 +138,53 @@ const getOnly = (request: Request, answer: () => Response): Exit.Exit<Response, 
   return refused === undefined ? Exit.succeed(answer()) : Exit.fail(refused)
 }
 
-/**
- * A module that `/echo` never runs, evaluated on the first request that needs it rather than when the isolate
- * starts: every isolate's first answer waits for the modules it evaluates (bench/README.md, cold start).
- */
-const onFirstUse = <A>(load: () => Promise<A>): Effect.Effect<A> => {
-  let loaded: A | undefined
-  return Effect.suspend(() =>
-    loaded !== undefined
-      ? Effect.succeed(loaded)
-      : Effect.map(Effect.promise(load), (module) => {
-          loaded = module
-          return module
-        })
-  )
-}
-
-/** The debug page: 6 KiB of HTML and script that only a browser asks for. */
-const page = onFirstUse(() => import("./DebugPage.js"))
-
-/** `/rpc`: @effect/rpc, @effect/platform's `HttpApp`, `Schema` and msgpackr, most of the bundle. */
-const rpc = onFirstUse(() => import("./EchoRpc.js"))
-
 /** `GET /`: the debug page for a browser, a description of the service for anything else. */
-const index = (request: Request, settings: EchoSettings): Effect.Effect<Response, MethodNotAllowed> => {
-  if (!prefersHtml(request.headers.get("accept") ?? undefined)) return getOnly(request, () => describe(settings))
-  const refused = onlyGet(request)
-  if (refused !== undefined) return Exit.fail(refused)
-  return Effect.map(
-    page,
-    ({ debugPage, debugPageSecurityPolicy }) =>
-      new Response(debugPage, {
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "content-security-policy": debugPageSecurityPolicy,
-          "x-content-type-options": "nosniff",
-          "referrer-policy": "no-referrer",
-          vary: "Accept"
-        }
-      })
-  )
-}
-
-/** What this server is, as JSON: its endpoints, their parameters, and its settings. */
-const describe = ({ prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }: EchoSettings) =>
-  json(
-    {
-      name,
-      version,
-      endpoints: [
-        {
-          method: "GET",
-          path: "/echo",
-          description: "WebSocket upgrade; every message comes back with the prefix",
-          parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
-        },
-        {
-          method: "GET",
-          path: "/rpc",
-          description:
-            "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
-        },
-        { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-        { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
-        ...(testBehaviours
-          ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
-          : [])
-      ],
-      prefix,
-      maxMessageBytes,
-      protocols,
-      pipeline,
-      backend
-    },
-    { vary: "Accept" }
+const index = (
+  request: Request,
+  { prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }: EchoSettings
+): Exit.Exit<Response, MethodNotAllowed> =>
+  getOnly(request, () =>
+    prefersHtml(request.headers.get("accept") ?? undefined)
+      ? new Response(debugPage, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": debugPageSecurityPolicy,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            vary: "Accept"
+          }
+        })
+      : json(
+          {
+            name,
+            version,
+            endpoints: [
+              {
+                method: "GET",
+                path: "/echo",
+                description: "WebSocket upgrade; every message comes back with the prefix",
+                parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
+              },
+              {
+                method: "GET",
+                path: "/rpc",
+                description:
+                  "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
+              },
+              { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
+              { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+              ...(testBehaviours
+                ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
+                : [])
+            ],
+            prefix,
+            maxMessageBytes,
+            protocols,
+            pipeline,
+            backend
+          },
+          { vary: "Accept" }
+        )
   )
 
 /** `GET /whoami`: what the server sees of the request (`requestInfo`); 404 unless `TEST_BEHAVIOURS`. */
@@ -231,7 +205,7 @@ const routes: Record<
   "/": index,
   "/health": health,
   "/echo": echoWith,
-  "/rpc": (request, settings) => Effect.flatMap(rpc, ({ rpcResponse }) => rpcResponse(request, settings)),
+  "/rpc": rpcResponse,
   "/whoami": whoami
 }
 
