@@ -73,17 +73,20 @@ export class EchoRooms extends Context.Tag("websocket-echo/EchoRooms")<
 >() {
   /** The rooms of a Durable Object namespace binding. */
   static readonly layer = (namespace: DurableObjectNamespace): Layer.Layer<EchoRooms> =>
-    Layer.succeed(EchoRooms, {
-      open: (request, plan, room) =>
-        Effect.tryPromise({
-          try: () => {
-            const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
-            return namespace.get(id).fetch(request.url, roomInit(request, plan))
-          },
-          catch: (cause) => new RoomUnavailable({ cause })
-        })
-    })
+    Layer.succeed(EchoRooms, roomsOf(namespace))
 }
+
+/** The rooms of a Durable Object namespace binding: what `EchoRooms.layer` provides, for a context built by hand. */
+export const roomsOf = (namespace: DurableObjectNamespace): Context.Tag.Service<EchoRooms> => ({
+  open: (request, plan, room) =>
+    Effect.tryPromise({
+      try: () => {
+        const id = room === undefined ? namespace.newUniqueId() : namespace.idFromName(room)
+        return namespace.get(id).fetch(request.url, roomInit(request, plan))
+      },
+      catch: (cause) => new RoomUnavailable({ cause })
+    })
+})
 
 /**
  * How a room is asked for an upgrade: the client's request as a GET, with the plan the Worker made for it (handed

@@ -530,6 +530,16 @@ const switchingProtocols = (protocol: string | undefined): Response => {
   }
 }
 
+/** The real service, on the Workers runtime: what `WebSocketService.layer` provides, for a context built by hand. */
+export const workersWebSockets: Context.Tag.Service<WebSocketService> = {
+  upgrade: (options: UpgradeOptions) =>
+    Effect.suspend(() => {
+      const { server, response } = socketPair(options.protocol)
+      server.accept()
+      return makeConnection(fromWebSocket(server), response, options)
+    })
+}
+
 /**
  * Accepts WebSocket upgrades.
  *
@@ -565,14 +575,7 @@ export class WebSocketService extends Context.Tag("websocket-echo/WebSocketServi
   }
 >() {
   /** The real service, on the Workers runtime. */
-  static readonly layer: Layer.Layer<WebSocketService> = Layer.succeed(WebSocketService, {
-    upgrade: (options: UpgradeOptions) =>
-      Effect.suspend(() => {
-        const { server, response } = socketPair(options.protocol)
-        server.accept()
-        return makeConnection(fromWebSocket(server), response, options)
-      })
-  })
+  static readonly layer: Layer.Layer<WebSocketService> = Layer.succeed(WebSocketService, workersWebSockets)
 
   /** An in-memory service: each upgrade hands its client end to `peers`. Runs anywhere. */
   static readonly layerTest = (peers: Queue.Enqueue<TestPeer>): Layer.Layer<WebSocketService> =>
