@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
 import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
+import { Client } from "./socket.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
@@ -221,6 +222,48 @@ describe("prefersHtml", () => {
     expect(prefersHtml("text/html;q=0")).toBe(false)
     expect(prefersHtml("text/html;q=abc")).toBe(false)
     expect(prefersHtml("application/*, text/html;q=0.5")).toBe(false)
+  })
+})
+
+describe("what a page of another origin may read", () => {
+  const ORIGIN = { Origin: "https://elsewhere.example" }
+
+  it("/health, and the 426 or 400 of a plain GET of /echo, which the debug page's Diagnose reads on any deployment", async () => {
+    const health = await get("/health", { headers: ORIGIN })
+    expect(health.headers.get("access-control-allow-origin")).toBe("*")
+    expect(await health.json()).toEqual({ status: "ok" })
+    const plain = await get("/echo", { headers: ORIGIN })
+    expect(plain.status).toBe(426)
+    expect(plain.headers.get("access-control-allow-origin")).toBe("*")
+    expect(await plain.json()).toMatchObject({ code: "NOT_WEBSOCKET" })
+    const wrong = await get("/echo?colour=red", { headers: ORIGIN })
+    expect(wrong.status).toBe(400)
+    expect(wrong.headers.get("access-control-allow-origin")).toBe("*")
+    await wrong.body?.cancel()
+    // Credentials are never allowed: "*" alone.
+    expect(health.headers.get("access-control-allow-credentials")).toBeNull()
+  })
+
+  it("nothing else: the page, the description, /whoami and a 404 stay same-origin", async () => {
+    for (const [path, accept] of [
+      ["/", BROWSER],
+      ["/", "*/*"],
+      ["/whoami", "*/*"],
+      ["/nowhere", "*/*"]
+    ] as const) {
+      const response = await get(path, { headers: { ...ORIGIN, Accept: accept } })
+      expect(response.headers.get("access-control-allow-origin"), path).toBeNull()
+      await response.body?.cancel()
+    }
+  })
+
+  it("not a WebSocket's 101, which no page reads over CORS", async () => {
+    const response = await get("/echo", { headers: { ...ORIGIN, Upgrade: "websocket" } })
+    expect(response.status).toBe(101)
+    expect(response.headers.get("access-control-allow-origin")).toBeNull()
+    const client = new Client(response.webSocket as WebSocket)
+    client.socket.send("still an echo")
+    expect(await client.next()).toBe("echo: still an echo")
   })
 })
 
