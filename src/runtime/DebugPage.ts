@@ -52,16 +52,21 @@ summary{cursor:pointer;font-weight:600;padding:.6rem 0}
 .field input{flex:1 1 100%}
 .field input[type=checkbox]{flex:none;width:1.4rem;height:1.4rem;min-height:0;margin:0;accent-color:var(--accent)}
 .field input:invalid{border-color:var(--bad);outline:1px solid var(--bad)}
+#tap{flex:none;width:1.4rem;height:1.4rem;min-height:0;margin:0;accent-color:var(--accent)}
+.tap{padding-top:.25rem}
+.tap label{font-size:.95rem;color:inherit}
+.tap a{color:var(--accent);overflow-wrap:anywhere;font:.85rem ui-monospace,monospace}
 `
 
 const script = String.raw`
 "use strict"
 const $ = (id) => document.getElementById(id)
 const ui = { url: $("url"), protocols: $("protocols"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
-  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state"), behaviour: $("behaviour") }
+  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state"), behaviour: $("behaviour"),
+  tap: $("tap"), tapLink: $("tap-link") }
 const echo = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
 ui.url.value = echo
-const fields = Array.from(ui.behaviour.querySelectorAll("input"))
+const fields = Array.from(ui.behaviour.querySelectorAll(".fields input"))
 const encoder = new TextEncoder()
 let socket = null
 let sentAt = []
@@ -133,6 +138,32 @@ function toSection() {
     else input.value = text === null ? "" : text
   }
   fields.forEach(check)
+  showTap()
+}
+// A WebSocket URL (ws: or wss:) as the HTTP one (http: or https:) of the same server.
+function httpOf(url) {
+  const http = new URL(url)
+  http.protocol = http.protocol === "wss:" ? "https:" : "http:"
+  return http
+}
+// The tap switch: a random name in the URL as tap=NAME, and the link to watch it, /tap/NAME on the same server.
+const TAP_NAME = /^[A-Za-z0-9._-]{8,64}$/
+const tapName = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b % 36).toString(36)).join("")
+function tapSwitch() {
+  let url
+  try { url = new URL(ui.url.value.trim()) } catch { url = new URL(echo) }
+  if (ui.tap.checked) url.searchParams.set("tap", tapName())
+  else url.searchParams.delete("tap")
+  ui.url.value = url.href
+  showTap()
+}
+function showTap() {
+  let url, name = null
+  try { url = new URL(ui.url.value.trim()); name = url.searchParams.get("tap") } catch {}
+  const tapped = name !== null && TAP_NAME.test(name)
+  ui.tap.checked = tapped
+  ui.tapLink.hidden = !tapped
+  if (tapped) ui.tapLink.href = ui.tapLink.textContent = new URL("/tap/" + name, httpOf(url)).href
 }
 function connect() {
   if (socket && socket.readyState < 2) return
@@ -208,6 +239,7 @@ function send(binary) {
   ui.message.focus()
 }
 $("connection").onsubmit = (event) => { event.preventDefault(); connect() }
+ui.tap.oninput = tapSwitch
 ui.behaviour.oninput = toUrl
 ui.url.oninput = toSection
 ui.disconnect.onclick = disconnect
@@ -288,6 +320,9 @@ const body = `<main>
 </div>
 <details id="behaviour"><summary>Behaviour</summary>
 <p class="hint">Asks the server for a greeting, latency, pushes, a close or a refusal: each filled field goes into the URL's query.</p>
+<div class="row tap"><label class="pair"><input id="tap" type="checkbox" aria-describedby="h-tap"> tap this connection</label>
+<a id="tap-link" target="_blank" rel="noopener" hidden></a>
+<p id="h-tap" class="hint">puts a random name in the URL as tap=NAME; whoever knows the name can watch what reaches the server at the link</p></div>
 <div class="fields">
 ${behaviour.map(field).join("\n")}
 </div>
@@ -328,8 +363,8 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-e2G387iiR0P57e6kzVKrElFddiJUcYd04AKNOcbf2AY='",
-  "style-src 'sha256-7qrdyeReXxrP+NOpk4QU4BUkkgwecbSYUCfM5uIEZjI='",
+  "script-src 'sha256-Q/25mqp9vChAYO6OgdetCDGbLw1y2YMVauaqsfVVP+E='",
+  "style-src 'sha256-Oe4XLuuCiZYLBZk561qI4KBK4vXdhT9iWB7rpTD74UY='",
   "img-src data:",
   "connect-src ws: wss:",
   "base-uri 'none'",

@@ -28,6 +28,8 @@ describe("GET / for a browser", () => {
     }
     expect(html).toContain('id="send-binary"')
     expect(html).toContain('id="log"')
+    expect(html).toContain('id="tap"')
+    expect(html).toContain('id="tap-link"')
     // Nothing refers to another origin: no src/href but the inline favicon, no http(s) URL at all.
     expect(html).not.toMatch(/https?:\/\//)
     expect(html.match(/\s(?:src|href)=/g)).toEqual([" href="])
