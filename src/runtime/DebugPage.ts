@@ -8,9 +8,11 @@
  * against the range the server accepts, before a connection is tried.
  */
 
+import { diagnoseScript, diagnoseSection, diagnoseStyle } from "./Diagnose.js"
+
 const style = `
-:root{color-scheme:light dark;--bg:#fafafa;--fg:#1b1b1b;--muted:#666;--line:#ccc;--card:#fff;--accent:#0b62d6;--ok:#17803d;--bad:#b42318}
-@media (prefers-color-scheme:dark){:root{--bg:#161616;--fg:#e8e8e8;--muted:#9a9a9a;--line:#3a3a3a;--card:#202020;--accent:#6ea8ff;--ok:#4cc27a;--bad:#ff7b72}}
+:root{color-scheme:light dark;--bg:#fafafa;--fg:#1b1b1b;--muted:#666;--line:#ccc;--card:#fff;--accent:#0b62d6;--ok:#17803d;--bad:#b42318;--warn:#9a5b00}
+@media (prefers-color-scheme:dark){:root{--bg:#161616;--fg:#e8e8e8;--muted:#9a9a9a;--line:#3a3a3a;--card:#202020;--accent:#6ea8ff;--ok:#4cc27a;--bad:#ff7b72;--warn:#e3a83a}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,sans-serif}
 main{max-width:56rem;margin:0 auto;padding:1rem;display:flex;flex-direction:column;gap:.75rem;min-height:100vh;min-height:100dvh}
@@ -56,7 +58,7 @@ summary{cursor:pointer;font-weight:600;padding:.6rem 0}
 .tap{padding-top:.25rem}
 .tap label{font-size:.95rem;color:inherit}
 .tap a{color:var(--accent);overflow-wrap:anywhere;font:.85rem ui-monospace,monospace}
-`
+${diagnoseStyle}`
 
 const script = String.raw`
 "use strict"
@@ -251,7 +253,7 @@ ui.message.onkeydown = (event) => {
   else if (event.key === "ArrowUp" && !ui.message.value) { event.preventDefault(); ui.message.value = last }
 }
 render("disconnected")
-`
+${diagnoseScript}`
 
 /**
  * The behaviour section, one field per parameter of `/echo` in the order of `behaviourParameters` (with `room`
@@ -328,6 +330,7 @@ ${behaviour.map(field).join("\n")}
 </div>
 </details>
 </form>
+${diagnoseSection}
 <form id="compose">
 <label for="message">Message</label>
 <textarea id="message" rows="2" placeholder="hello" spellcheck="false"></textarea>
@@ -359,14 +362,16 @@ ${body}
 /**
  * The page's Content-Security-Policy: nothing loads from anywhere, only the page's own inline script and style
  * run (by hash), and WebSockets may go to any host, because the page's URL field is there to try other servers.
- * The hashes are of `style` and `script` above; a test recomputes them.
+ * Over HTTP the page may fetch two paths of any host, and nothing else: `/health` and `/echo`, which the Diagnose
+ * section asks of whichever server the URL field names, to tell a server that is down from an upgrade blocked on
+ * the way. The hashes are of `style` and `script` above; a test recomputes them.
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-Q/25mqp9vChAYO6OgdetCDGbLw1y2YMVauaqsfVVP+E='",
-  "style-src 'sha256-Oe4XLuuCiZYLBZk561qI4KBK4vXdhT9iWB7rpTD74UY='",
+  "script-src 'sha256-G206nZuVhQIaGMMqg3Hclsjs5SnjiWXyg/SmCPup4I0='",
+  "style-src 'sha256-8YoC++PTHa/Z34mAUdkIljF5aIqcSFJN4PwFPgLmoxs='",
   "img-src data:",
-  "connect-src ws: wss:",
+  "connect-src ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'"

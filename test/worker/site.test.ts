@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
 import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
+import { diagnoseScript, diagnoseStyle } from "../../src/runtime/Diagnose.js"
 import { Client } from "./socket.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -21,22 +22,30 @@ describe("GET / for a browser", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff")
     const html = await response.text()
     expect(html.startsWith("<!doctype html>")).toBe(true)
-    // Small enough to read in one sitting: the behaviour section's sixteen fields are most of it.
-    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(20_000)
+    // Small enough to read in a sitting: the Diagnose section's script and the behaviour section's fields are most of it.
+    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(45_000)
     for (const control of ['id="url"', 'id="connect"', 'id="disconnect"', 'id="message"', 'id="send-text"']) {
       expect(html).toContain(control)
     }
     expect(html).toContain('id="send-binary"')
     expect(html).toContain('id="log"')
-    expect(html).toContain('id="tap"')
-    expect(html).toContain('id="tap-link"')
+    for (const control of [
+      'id="diagnose"',
+      'id="d-run"',
+      'id="d-copy"',
+      'id="d-series"',
+      'id="tap"',
+      'id="tap-link"'
+    ]) {
+      expect(html).toContain(control)
+    }
     // Nothing refers to another origin: no src/href but the inline favicon, no http(s) URL at all.
     expect(html).not.toMatch(/https?:\/\//)
     expect(html.match(/\s(?:src|href)=/g)).toEqual([" href="])
     expect(html).toContain('<link rel="icon" href="data:,">')
   })
 
-  it("allows exactly its own inline script and style, and nothing from elsewhere", async () => {
+  it("allows exactly its own inline script and style, WebSockets anywhere, and over HTTP only /health and /echo", async () => {
     const response = await get("/", { headers: { Accept: BROWSER } })
     const policy = response.headers.get("content-security-policy") ?? ""
     const html = await response.text()
@@ -44,6 +53,9 @@ describe("GET / for a browser", () => {
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1] as string)
     expect(scripts).toHaveLength(1)
     expect(styles).toHaveLength(1)
+    // The Diagnose section's script and style are part of the hashed ones, not inline code of their own.
+    expect(scripts[0]).toContain(diagnoseScript)
+    expect(styles[0]).toContain(diagnoseStyle)
     const directives = Object.fromEntries(
       policy.split(";").map((directive) => {
         const [key = "", ...values] = directive.trim().split(/\s+/)
@@ -55,7 +67,7 @@ describe("GET / for a browser", () => {
       "script-src": `'sha256-${await sha256(scripts[0] as string)}'`,
       "style-src": `'sha256-${await sha256(styles[0] as string)}'`,
       "img-src": "data:",
-      "connect-src": "ws: wss:",
+      "connect-src": "ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",
       "base-uri": "'none'",
       "form-action": "'none'",
       "frame-ancestors": "'none'"
