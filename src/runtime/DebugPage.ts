@@ -368,8 +368,8 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-G206nZuVhQIaGMMqg3Hclsjs5SnjiWXyg/SmCPup4I0='",
-  "style-src 'sha256-8YoC++PTHa/Z34mAUdkIljF5aIqcSFJN4PwFPgLmoxs='",
+  "script-src 'sha256-+6RlSpSEmlsFFb4fca8itIA7vX4laS+sVkks9kQpfgQ='",
+  "style-src 'sha256-fBNTKnra2rSLVfAShOCcVDc66hGOvTbMWM2zZ8Q14CY='",
   "img-src data:",
   "connect-src ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",
   "base-uri 'none'",

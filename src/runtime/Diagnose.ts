@@ -17,8 +17,8 @@ export const diagnoseSection = `<details id="diagnose"><summary>Diagnose</summar
 <ol id="checks" aria-live="polite"></ol>
 <div id="plots" hidden>
 <p class="hint" id="d-summary"></p>
-<svg id="d-series" class="plot" viewBox="0 0 600 170" role="img" aria-label="Round-trip time of each message, in order"></svg>
-<svg id="d-histogram" class="plot" viewBox="0 0 600 170" role="img" aria-label="How many round trips took how long"></svg>
+<svg id="d-series" class="plot" viewBox="0 0 400 180" role="img" aria-label="Round-trip time of each message, in order"></svg>
+<svg id="d-histogram" class="plot" viewBox="0 0 400 180" role="img" aria-label="How many round trips took how long"></svg>
 </div>
 <textarea id="d-report" rows="8" readonly hidden aria-label="The report as JSON"></textarea>
 </details>`
@@ -36,11 +36,14 @@ select{font:inherit;border-radius:.4rem;border:1px solid var(--line);background:
 #checks [data-status=fail] .status{color:var(--bad)}
 #checks [data-status=running] .status,#checks [data-status=waiting] .status{color:var(--muted)}
 .plot{display:block;width:100%;height:auto;margin:.25rem 0 .75rem}
+@media (min-width:48rem){#plots:not([hidden]){display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}#d-summary{grid-column:1/-1}}
 .plot .dot{fill:var(--accent)}
 .plot .line{fill:none;stroke:var(--accent);stroke-width:1;opacity:.5}
 .plot .bar{fill:var(--accent)}
 .plot .axis{stroke:var(--line)}
+.plot .guide{stroke:var(--muted);stroke-dasharray:3 3;opacity:.7}
 .plot text{fill:var(--muted);font:11px ui-monospace,monospace}
+.plot .caption{fill:currentColor;font:600 12px system-ui,sans-serif}
 #d-report{width:100%;margin-bottom:.7rem}
 `
 
@@ -248,7 +251,7 @@ function shape(parent, name, attributes, text) {
   return element
 }
 function draw({ p50, p90, p99, max, samples }) {
-  const W = 600, H = 170, left = 50, bottom = 150, top = 10, width = W - left - 10, height = bottom - top
+  const W = 400, H = 180, left = 56, bottom = 156, top = 24, width = W - left - 10, height = bottom - top
   const top_ = max || 1
   diag.series.replaceChildren()
   diag.histogram.replaceChildren()
@@ -259,11 +262,15 @@ function draw({ p50, p90, p99, max, samples }) {
   const x = (i) => left + (samples.length > 1 ? (i / (samples.length - 1)) * width : width / 2)
   const y = (value) => bottom - (value / top_) * height
   shape(diag.series, "text", { x: left - 4, y: top + 8, "text-anchor": "end" }, ms(top_) + " ms")
-  shape(diag.series, "text", { x: W - 10, y: top + 8, "text-anchor": "end" }, "each round trip, in order")
-  shape(diag.histogram, "text", { x: W - 10, y: top + 8, "text-anchor": "end" }, "how many round trips took how long")
+  shape(diag.series, "text", { x: left, y: 12, class: "caption" }, "each round trip, in order")
+  shape(diag.histogram, "text", { x: left, y: 12, class: "caption" }, "how many round trips took how long")
   shape(diag.series, "text", { x: left - 4, y: bottom, "text-anchor": "end" }, "0 ms")
   shape(diag.series, "text", { x: W - 10, y: H - 4, "text-anchor": "end" }, "message " + samples.length)
   shape(diag.series, "text", { x: left, y: H - 4 }, "message 1")
+  for (const [name, value] of [["p50", p50], ["p99", p99]]) {
+    shape(diag.series, "line", { class: "guide", x1: left, y1: y(value).toFixed(1), x2: W - 10, y2: y(value).toFixed(1) })
+    shape(diag.series, "text", { x: W - 10, y: (y(value) - 3).toFixed(1), "text-anchor": "end" }, name)
+  }
   shape(diag.series, "polyline", { class: "line", points: samples.map((v, i) => x(i).toFixed(1) + "," + y(v).toFixed(1)).join(" ") })
   samples.forEach((v, i) => shape(diag.series, "circle", { class: "dot", cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.5 },
     undefined).append(Object.assign(document.createElementNS(SVG, "title"), { textContent: "#" + (i + 1) + ": " + v + " ms" })))

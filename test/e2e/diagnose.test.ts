@@ -41,7 +41,7 @@ const diagnose = async (page: Page, rounds: number, timeout: number) => {
 describe("the debug page's Diagnose section, in Chromium against wrangler dev", () => {
   it("runs every check against this server, idle survival held for 2 s, and every check passes", async () => {
     const { page, problems } = await openTab(browser)
-    await page.setViewportSize({ width: 1000, height: 1500 })
+    await page.setViewportSize({ width: 880, height: 1200 })
     // ?idle=2 offers an idle survival short enough for a test, and chooses it.
     await page.goto(`${origin()}/?idle=2`)
     expect(await page.inputValue("#d-idle")).toBe("2")
@@ -94,6 +94,8 @@ describe("the debug page's Diagnose section, in Chromium against wrangler dev", 
 
   it("reads another origin's /health and 426 (CORS), which the page's CSP lets it fetch, and nothing else there", async () => {
     const { page, problems, requested } = await openTab(browser)
+    // On the narrowest phone the page is meant for.
+    await page.setViewportSize({ width: 360, height: 740 })
     await page.goto(`${origin()}/`)
     // The same server under another name is another origin to the browser.
     const elsewhere = origin().replace("127.0.0.1", "localhost")
@@ -104,6 +106,10 @@ describe("the debug page's Diagnose section, in Chromium against wrangler dev", 
     expect(requested).toContain(`${elsewhere}/health`)
     expect(requested).toContain(`${elsewhere}/echo`)
     expect(problems).toEqual([UPGRADE_REQUIRED])
+    // The checks and the plots fit the phone: nothing scrolls sideways.
+    expect(await page.locator("#d-series circle").count()).toBe(10)
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(360)
+    await page.locator("#diagnose").screenshot({ path: "test-results/diagnose-360.png" })
     // Any other path, of this origin or another, is refused by the policy before it is asked.
     const refused = await page.evaluate(
       (urls) =>
