@@ -33,6 +33,10 @@ describe("abuse limits in workerd", () => {
       new Request("http://echo.test/echo", { headers: { Upgrade: "websocket", Origin: "https://APP.example:443" } })
     )
     expect(allowed.status).toBe(101)
+    // A Client, so that the socket is closed after the test: left open, its request lived on past the file.
+    const client = new Client(allowed.webSocket as WebSocket)
+    client.socket.send("listed")
+    expect(await client.next()).toBe("echo: listed")
   })
 
   it("closes each of 60 idle sockets with 1001 from its own timer, while busy ones stay open", async () => {
