@@ -368,7 +368,7 @@ ${body}
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-+6RlSpSEmlsFFb4fca8itIA7vX4laS+sVkks9kQpfgQ='",
+  "script-src 'sha256-wW4CWeuXRWw+iNr+IHzU414H8d9Nf40KGYZye9QbXiE='",
   "style-src 'sha256-fBNTKnra2rSLVfAShOCcVDc66hGOvTbMWM2zZ8Q14CY='",
   "img-src data:",
   "connect-src ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",

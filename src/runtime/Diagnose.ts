@@ -140,7 +140,7 @@ async function reachability(url) {
     const body = await plain.json().catch(() => ({}))
     if (plain.status === 426) return { status: "pass", up: true, echo: true, detail: "the server is up: /health answered in " + took +
       " ms, and " + http.pathname + " answered a plain GET with 426 (it wants a WebSocket), so the echo is there" }
-    if (plain.status === 400) return { status: "fail", up: true, detail: "the server is up, but refuses this URL: " + (body.error || "400") }
+    if (plain.status === 400) return { status: "fail", up: true, refused: true, detail: "the server is up, but refuses this URL: " + (body.error || "400") }
     return { status: "fail", up: true, detail: "the server is up, but " + http.pathname + " answered a plain GET with " + plain.status +
       " where the echo answers 426: is this the echo's path?" }
   } catch (error) {
@@ -168,7 +168,8 @@ async function upgrade(url, offered, reach) {
   } catch (error) {
     socket.close()
     const asked = new URL(url).searchParams.get("reject")
-    const cause = asked ? "; the URL asks the server to refuse it (reject=" + asked + ")" : reach.echo ?
+    const cause = asked ? "; the URL asks the server to refuse it (reject=" + asked + ")" :
+      reach.refused ? "; the server refuses this URL's parameters, as reachability says" : reach.echo ?
       "; the echo answers over HTTP, so the server refused this upgrade or something on the way (a proxy that drops Upgrade) blocked it" :
       reach.up ? "; the server answers over HTTP, so the upgrade was refused or blocked on the way" : "; the server does not answer over HTTP either"
     const seen = error instanceof CloseEvent ? "the connection failed before it opened (a page sees only code " + error.code + ")" : error.message

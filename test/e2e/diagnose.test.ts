@@ -88,6 +88,9 @@ describe("the debug page's Diagnose section, in Chromium against wrangler dev", 
     expect(p90).toBeLessThanOrEqual(p99)
     expect(p99).toBeLessThanOrEqual(max)
     expect(max).toBe(Math.max(...samples))
+    // Nearest rank: the smallest sample that at least p % of the samples do not exceed.
+    const sorted = [...samples].sort((a: number, b: number) => a - b)
+    expect([p50, p90, p99]).toEqual([sorted[49], sorted[89], sorted[98]])
     expect(problems).toEqual([UPGRADE_REQUIRED])
     await page.close()
   }, 60_000)
@@ -156,6 +159,29 @@ describe("the debug page's Diagnose section, in Chromium against wrangler dev", 
     expect(problems).toEqual([
       UPGRADE_REQUIRED,
       `WebSocket connection to '${rejected}' failed: Error during WebSocket handshake: Unexpected response code: 503`
+    ])
+    await page.close()
+  })
+
+  it("fails reachability for a URL whose parameters the server refuses, naming the one, and the upgrade with it", async () => {
+    const { page, problems } = await openTab(browser)
+    await page.goto(`${origin()}/`)
+    const wrong = `${echoUrl()}?colour=red`
+    await page.fill("#url", wrong)
+    const [reachability, upgrade] = await diagnose(page, 10, 30_000)
+    expect(reachability?.status).toBe("fail")
+    expect(reachability?.detail).toMatch(
+      /^the server is up, but refuses this URL: Unknown parameter "colour"; the known/
+    )
+    expect(upgrade).toEqual({
+      name: "upgrade",
+      status: "fail",
+      detail:
+        "the connection failed before it opened (a page sees only code 1006); the server refuses this URL's parameters, as reachability says"
+    })
+    expect(problems).toEqual([
+      "Failed to load resource: the server responded with a status of 400 (Bad Request)",
+      `WebSocket connection to '${wrong}' failed: Error during WebSocket handshake: Unexpected response code: 400`
     ])
     await page.close()
   })
