@@ -8,9 +8,11 @@
  * against the range the server accepts, before a connection is tried.
  */
 
+import { diagnoseScript, diagnoseSection, diagnoseStyle } from "./Diagnose.js"
+
 const style = `
-:root{color-scheme:light dark;--bg:#fafafa;--fg:#1b1b1b;--muted:#666;--line:#ccc;--card:#fff;--accent:#0b62d6;--ok:#17803d;--bad:#b42318}
-@media (prefers-color-scheme:dark){:root{--bg:#161616;--fg:#e8e8e8;--muted:#9a9a9a;--line:#3a3a3a;--card:#202020;--accent:#6ea8ff;--ok:#4cc27a;--bad:#ff7b72}}
+:root{color-scheme:light dark;--bg:#fafafa;--fg:#1b1b1b;--muted:#666;--line:#ccc;--card:#fff;--accent:#0b62d6;--ok:#17803d;--bad:#b42318;--warn:#9a5b00}
+@media (prefers-color-scheme:dark){:root{--bg:#161616;--fg:#e8e8e8;--muted:#9a9a9a;--line:#3a3a3a;--card:#202020;--accent:#6ea8ff;--ok:#4cc27a;--bad:#ff7b72;--warn:#e3a83a}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,sans-serif}
 main{max-width:56rem;margin:0 auto;padding:1rem;display:flex;flex-direction:column;gap:.75rem;min-height:100vh;min-height:100dvh}
@@ -52,16 +54,21 @@ summary{cursor:pointer;font-weight:600;padding:.6rem 0}
 .field input{flex:1 1 100%}
 .field input[type=checkbox]{flex:none;width:1.4rem;height:1.4rem;min-height:0;margin:0;accent-color:var(--accent)}
 .field input:invalid{border-color:var(--bad);outline:1px solid var(--bad)}
-`
+#tap{flex:none;width:1.4rem;height:1.4rem;min-height:0;margin:0;accent-color:var(--accent)}
+.tap{padding-top:.25rem}
+.tap label{font-size:.95rem;color:inherit}
+.tap a{color:var(--accent);overflow-wrap:anywhere;font:.85rem ui-monospace,monospace}
+${diagnoseStyle}`
 
 const script = String.raw`
 "use strict"
 const $ = (id) => document.getElementById(id)
 const ui = { url: $("url"), protocols: $("protocols"), connect: $("connect"), disconnect: $("disconnect"), code: $("code"), reason: $("reason"),
-  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state"), behaviour: $("behaviour") }
+  message: $("message"), text: $("send-text"), binary: $("send-binary"), log: $("log"), state: $("state"), behaviour: $("behaviour"),
+  tap: $("tap"), tapLink: $("tap-link") }
 const echo = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/echo"
 ui.url.value = echo
-const fields = Array.from(ui.behaviour.querySelectorAll("input"))
+const fields = Array.from(ui.behaviour.querySelectorAll(".fields input"))
 const encoder = new TextEncoder()
 let socket = null
 let sentAt = []
@@ -133,6 +140,32 @@ function toSection() {
     else input.value = text === null ? "" : text
   }
   fields.forEach(check)
+  showTap()
+}
+// A WebSocket URL (ws: or wss:) as the HTTP one (http: or https:) of the same server.
+function httpOf(url) {
+  const http = new URL(url)
+  http.protocol = http.protocol === "wss:" ? "https:" : "http:"
+  return http
+}
+// The tap switch: a random name in the URL as tap=NAME, and the link to watch it, /tap/NAME on the same server.
+const TAP_NAME = /^[A-Za-z0-9._-]{8,64}$/
+const tapName = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b % 36).toString(36)).join("")
+function tapSwitch() {
+  let url
+  try { url = new URL(ui.url.value.trim()) } catch { url = new URL(echo) }
+  if (ui.tap.checked) url.searchParams.set("tap", tapName())
+  else url.searchParams.delete("tap")
+  ui.url.value = url.href
+  showTap()
+}
+function showTap() {
+  let url, name = null
+  try { url = new URL(ui.url.value.trim()); name = url.searchParams.get("tap") } catch {}
+  const tapped = name !== null && TAP_NAME.test(name)
+  ui.tap.checked = tapped
+  ui.tapLink.hidden = !tapped
+  if (tapped) ui.tapLink.href = ui.tapLink.textContent = new URL("/tap/" + name, httpOf(url)).href
 }
 function connect() {
   if (socket && socket.readyState < 2) return
@@ -208,6 +241,7 @@ function send(binary) {
   ui.message.focus()
 }
 $("connection").onsubmit = (event) => { event.preventDefault(); connect() }
+ui.tap.oninput = tapSwitch
 ui.behaviour.oninput = toUrl
 ui.url.oninput = toSection
 ui.disconnect.onclick = disconnect
@@ -219,7 +253,7 @@ ui.message.onkeydown = (event) => {
   else if (event.key === "ArrowUp" && !ui.message.value) { event.preventDefault(); ui.message.value = last }
 }
 render("disconnected")
-`
+${diagnoseScript}`
 
 /**
  * The behaviour section, one field per parameter of `/echo` in the order of `behaviourParameters` (with `room`
@@ -288,11 +322,15 @@ const body = `<main>
 </div>
 <details id="behaviour"><summary>Behaviour</summary>
 <p class="hint">Asks the server for a greeting, latency, pushes, a close or a refusal: each filled field goes into the URL's query.</p>
+<div class="row tap"><label class="pair"><input id="tap" type="checkbox" aria-describedby="h-tap"> tap this connection</label>
+<a id="tap-link" target="_blank" rel="noopener" hidden></a>
+<p id="h-tap" class="hint">puts a random name in the URL as tap=NAME; whoever knows the name can watch what reaches the server at the link</p></div>
 <div class="fields">
 ${behaviour.map(field).join("\n")}
 </div>
 </details>
 </form>
+${diagnoseSection}
 <form id="compose">
 <label for="message">Message</label>
 <textarea id="message" rows="2" placeholder="hello" spellcheck="false"></textarea>
@@ -324,14 +362,16 @@ ${body}
 /**
  * The page's Content-Security-Policy: nothing loads from anywhere, only the page's own inline script and style
  * run (by hash), and WebSockets may go to any host, because the page's URL field is there to try other servers.
- * The hashes are of `style` and `script` above; a test recomputes them.
+ * Over HTTP the page may fetch two paths of any host, and nothing else: `/health` and `/echo`, which the Diagnose
+ * section asks of whichever server the URL field names, to tell a server that is down from an upgrade blocked on
+ * the way. The hashes are of `style` and `script` above; a test recomputes them.
  */
 export const debugPageSecurityPolicy = [
   "default-src 'none'",
-  "script-src 'sha256-e2G387iiR0P57e6kzVKrElFddiJUcYd04AKNOcbf2AY='",
-  "style-src 'sha256-7qrdyeReXxrP+NOpk4QU4BUkkgwecbSYUCfM5uIEZjI='",
+  "script-src 'sha256-wW4CWeuXRWw+iNr+IHzU414H8d9Nf40KGYZye9QbXiE='",
+  "style-src 'sha256-fBNTKnra2rSLVfAShOCcVDc66hGOvTbMWM2zZ8Q14CY='",
   "img-src data:",
-  "connect-src ws: wss:",
+  "connect-src ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'"

@@ -294,7 +294,8 @@ export const route = (
 export const routeWith =
   (settings: EchoSettings) =>
   (request: Request): Effect.Effect<Response, never, Upgrading> => {
-    const handler = routes[pathOf(request.url)]
+    const path = pathOf(request.url)
+    const handler = routes[path]
     const result = handler === undefined ? notFoundExit : handler(request, settings)
     const done = asExit(result)
     const answered: Effect.Effect<Response, never, Upgrading> =
@@ -303,12 +304,26 @@ export const routeWith =
         : Exit.isSuccess(done)
           ? Exit.succeed(done.value)
           : answer(done.cause)
+    if (readableAnywhere.has(path)) readableByAnyOrigin(answered)
     if (request.method !== "HEAD") return answered
     const headed = asExit(answered)
     return headed !== undefined && Exit.isSuccess(headed)
       ? Exit.succeed(withoutBody(headed.value))
       : Effect.map(answered, withoutBody)
   }
+
+/**
+ * The paths whose immediate answers (`/health`, the 426 or 400 of a plain GET of `/echo`) a page of any origin may
+ * read: the debug page's Diagnose checks them on whichever deployment its URL field names. They carry nothing
+ * private, and no credentials are allowed.
+ */
+const readableAnywhere = new Set(["/health", "/echo"])
+
+/** Marks an answer that is already there (never a 101, which is still to come) as readable by any origin. */
+const readableByAnyOrigin = (answered: Effect.Effect<Response, never, Upgrading>): void => {
+  const done = asExit(answered)
+  if (done !== undefined && Exit.isSuccess(done)) done.value.headers.set("access-control-allow-origin", "*")
+}
 
 /** An `Effect` that is already its result, as that `Exit`; `undefined` for one that has to run. */
 const asExit = <A, E, R>(effect: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>

@@ -154,9 +154,9 @@ describe("Chromium against wrangler dev", () => {
       ...["greeting", "delay_ms", "accept_delay_ms", "close_code", "close_reason", "close_after", "close_after_ms"],
       ...["push", "push_every_ms", "push_count", "reject", "retry_after", "stall", "info", "room", "broadcast"]
     ]
-    expect(await page.locator("#behaviour input").evaluateAll((inputs) => inputs.map((input) => input.name))).toEqual(
-      parameters
-    )
+    expect(
+      await page.locator("#behaviour .fields input").evaluateAll((inputs) => inputs.map((input) => input.name))
+    ).toEqual(parameters)
     for (const parameter of parameters) {
       expect(await field(parameter).getAttribute("name")).toBe(parameter)
       expect(await page.locator(`#${await field(parameter).getAttribute("aria-describedby")}`).textContent()).not.toBe(
@@ -234,6 +234,49 @@ describe("Chromium against wrangler dev", () => {
     await page.screenshot({ path: "test-results/debug-page-behaviour-360.png", fullPage: true })
     expect(problems).toEqual([])
     expect(requested).toEqual([`${origin()}/`, url])
+    await page.close()
+  })
+
+  it("taps the connection: a random name in the URL as tap=NAME, and a link to /tap/NAME", async () => {
+    const { page, problems, requested } = await openTab(browser)
+    await page.goto(`${origin()}/`)
+    await openBehaviour(page)
+    const tap = page.getByLabel("tap this connection")
+    const link = page.locator("#tap-link")
+    expect(await tap.isChecked()).toBe(false)
+    expect(await link.isVisible()).toBe(false)
+
+    const tapped = async () => {
+      const url = new URL(await page.inputValue("#url"))
+      const name = url.searchParams.get("tap") ?? ""
+      expect(name).toMatch(/^[A-Za-z0-9._-]{8,64}$/)
+      expect(await link.getAttribute("href")).toBe(`${origin()}/tap/${name}`)
+      expect(await link.textContent()).toBe(`${origin()}/tap/${name}`)
+      expect(await link.isVisible()).toBe(true)
+      return name
+    }
+    await tap.check()
+    const first = await tapped()
+    expect(await page.inputValue("#url")).toBe(`${echoUrl()}?tap=${first}`)
+    // A behaviour added afterwards keeps the tap.
+    await page.getByLabel("greeting", { exact: true }).fill("hi")
+    expect(await page.inputValue("#url")).toBe(`${echoUrl()}?tap=${first}&greeting=hi`)
+    // Off takes it out; on again draws a new name.
+    await tap.uncheck()
+    expect(await page.inputValue("#url")).toBe(`${echoUrl()}?greeting=hi`)
+    expect(await link.isVisible()).toBe(false)
+    await tap.check()
+    const second = await tapped()
+    expect(second).not.toBe(first)
+    // A URL typed by hand shows in the switch: a valid name is a tap, a short one is not.
+    await page.fill("#url", `${echoUrl()}?tap=my-device.01`)
+    expect(await tap.isChecked()).toBe(true)
+    expect(await tapped()).toBe("my-device.01")
+    await page.fill("#url", `${echoUrl()}?tap=short`)
+    expect(await tap.isChecked()).toBe(false)
+    expect(await link.isVisible()).toBe(false)
+    expect(problems).toEqual([])
+    expect(requested).toEqual([`${origin()}/`])
     await page.close()
   })
 

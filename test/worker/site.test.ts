@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
 import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
 import { prefersHtml } from "../../src/runtime/DebugPage.js"
+import { diagnoseScript, diagnoseStyle } from "../../src/runtime/Diagnose.js"
+import { Client } from "./socket.js"
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
@@ -20,20 +22,30 @@ describe("GET / for a browser", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff")
     const html = await response.text()
     expect(html.startsWith("<!doctype html>")).toBe(true)
-    // Small enough to read in one sitting: the behaviour section's sixteen fields are most of it.
-    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(20_000)
+    // Small enough to read in a sitting: the Diagnose section's script and the behaviour section's fields are most of it.
+    expect(new TextEncoder().encode(html).byteLength).toBeLessThan(45_000)
     for (const control of ['id="url"', 'id="connect"', 'id="disconnect"', 'id="message"', 'id="send-text"']) {
       expect(html).toContain(control)
     }
     expect(html).toContain('id="send-binary"')
     expect(html).toContain('id="log"')
+    for (const control of [
+      'id="diagnose"',
+      'id="d-run"',
+      'id="d-copy"',
+      'id="d-series"',
+      'id="tap"',
+      'id="tap-link"'
+    ]) {
+      expect(html).toContain(control)
+    }
     // Nothing refers to another origin: no src/href but the inline favicon, no http(s) URL at all.
     expect(html).not.toMatch(/https?:\/\//)
     expect(html.match(/\s(?:src|href)=/g)).toEqual([" href="])
     expect(html).toContain('<link rel="icon" href="data:,">')
   })
 
-  it("allows exactly its own inline script and style, and nothing from elsewhere", async () => {
+  it("allows exactly its own inline script and style, WebSockets anywhere, and over HTTP only /health and /echo", async () => {
     const response = await get("/", { headers: { Accept: BROWSER } })
     const policy = response.headers.get("content-security-policy") ?? ""
     const html = await response.text()
@@ -41,6 +53,9 @@ describe("GET / for a browser", () => {
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1] as string)
     expect(scripts).toHaveLength(1)
     expect(styles).toHaveLength(1)
+    // The Diagnose section's script and style are part of the hashed ones, not inline code of their own.
+    expect(scripts[0]).toContain(diagnoseScript)
+    expect(styles[0]).toContain(diagnoseStyle)
     const directives = Object.fromEntries(
       policy.split(";").map((directive) => {
         const [key = "", ...values] = directive.trim().split(/\s+/)
@@ -52,7 +67,7 @@ describe("GET / for a browser", () => {
       "script-src": `'sha256-${await sha256(scripts[0] as string)}'`,
       "style-src": `'sha256-${await sha256(styles[0] as string)}'`,
       "img-src": "data:",
-      "connect-src": "ws: wss:",
+      "connect-src": "ws: wss: http://*:*/health https://*:*/health http://*:*/echo https://*:*/echo",
       "base-uri": "'none'",
       "form-action": "'none'",
       "frame-ancestors": "'none'"
@@ -221,6 +236,48 @@ describe("prefersHtml", () => {
     expect(prefersHtml("text/html;q=0")).toBe(false)
     expect(prefersHtml("text/html;q=abc")).toBe(false)
     expect(prefersHtml("application/*, text/html;q=0.5")).toBe(false)
+  })
+})
+
+describe("what a page of another origin may read", () => {
+  const ORIGIN = { Origin: "https://elsewhere.example" }
+
+  it("/health, and the 426 or 400 of a plain GET of /echo, which the debug page's Diagnose reads on any deployment", async () => {
+    const health = await get("/health", { headers: ORIGIN })
+    expect(health.headers.get("access-control-allow-origin")).toBe("*")
+    expect(await health.json()).toEqual({ status: "ok" })
+    const plain = await get("/echo", { headers: ORIGIN })
+    expect(plain.status).toBe(426)
+    expect(plain.headers.get("access-control-allow-origin")).toBe("*")
+    expect(await plain.json()).toMatchObject({ code: "NOT_WEBSOCKET" })
+    const wrong = await get("/echo?colour=red", { headers: ORIGIN })
+    expect(wrong.status).toBe(400)
+    expect(wrong.headers.get("access-control-allow-origin")).toBe("*")
+    await wrong.body?.cancel()
+    // Credentials are never allowed: "*" alone.
+    expect(health.headers.get("access-control-allow-credentials")).toBeNull()
+  })
+
+  it("nothing else: the page, the description, /whoami and a 404 stay same-origin", async () => {
+    for (const [path, accept] of [
+      ["/", BROWSER],
+      ["/", "*/*"],
+      ["/whoami", "*/*"],
+      ["/nowhere", "*/*"]
+    ] as const) {
+      const response = await get(path, { headers: { ...ORIGIN, Accept: accept } })
+      expect(response.headers.get("access-control-allow-origin"), path).toBeNull()
+      await response.body?.cancel()
+    }
+  })
+
+  it("not a WebSocket's 101, which no page reads over CORS", async () => {
+    const response = await get("/echo", { headers: { ...ORIGIN, Upgrade: "websocket" } })
+    expect(response.status).toBe(101)
+    expect(response.headers.get("access-control-allow-origin")).toBeNull()
+    const client = new Client(response.webSocket as WebSocket)
+    client.socket.send("still an echo")
+    expect(await client.next()).toBe("echo: still an echo")
   })
 })
 
