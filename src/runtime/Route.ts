@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import { prefersHtml } from "../domain/Accept.js"
 import {
   errorResponse,
   type HttpError,
@@ -20,7 +21,6 @@ import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { ExecutionContext } from "../services/WorkerContext.js"
-import { debugPage, debugPageSecurityPolicy, prefersHtml } from "./DebugPage.js"
 import { startHandlerEcho, streamEcho } from "./Echo.js"
 import { rpcResponse } from "./EchoRpc.js"
 import { type AcceptedUpgrade, checkUpgrade, upgradeOptions } from "./Handshake.js"
@@ -166,53 +166,69 @@ const getOnly = (request: Request, answer: () => Response): Exit.Exit<Response, 
   return refused === undefined ? Exit.succeed(answer()) : Exit.fail(refused)
 }
 
+/**
+ * The debug page, evaluated on the first request that asks for it: 14 KiB gzip of HTML and script that only a
+ * browser wants, kept out of what every cold isolate evaluates before its first answer (`bench/budget.json`). It
+ * imports nothing that the rest of the Worker shares, so the bundler's lazy wrapper covers the page alone.
+ */
+let page: typeof import("./DebugPage.js") | undefined
+const loadPage = Effect.promise(() => import("./DebugPage.js"))
+
+const pageResponse = ({ debugPage, debugPageSecurityPolicy }: typeof import("./DebugPage.js")) =>
+  new Response(debugPage, {
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": debugPageSecurityPolicy,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      vary: "Accept"
+    }
+  })
+
 /** `GET /`: the debug page for a browser, a description of the service for anything else. */
-const index = (
-  request: Request,
-  { prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }: EchoSettings
-): Exit.Exit<Response, MethodNotAllowed> =>
-  getOnly(request, () =>
-    prefersHtml(request.headers.get("accept") ?? undefined)
-      ? new Response(debugPage, {
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "content-security-policy": debugPageSecurityPolicy,
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            vary: "Accept"
-          }
-        })
-      : json(
-          {
-            name,
-            version,
-            endpoints: [
-              {
-                method: "GET",
-                path: "/echo",
-                description: "WebSocket upgrade; every message comes back with the prefix",
-                parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
-              },
-              {
-                method: "GET",
-                path: "/rpc",
-                description:
-                  "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
-              },
-              { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
-              { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
-              ...(testBehaviours
-                ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
-                : [])
-            ],
-            prefix,
-            maxMessageBytes,
-            protocols,
-            pipeline,
-            backend
-          },
-          { vary: "Accept" }
-        )
+const index = (request: Request, settings: EchoSettings): Effect.Effect<Response, MethodNotAllowed> => {
+  if (!prefersHtml(request.headers.get("accept") ?? undefined)) return getOnly(request, () => describe(settings))
+  const refused = onlyGet(request)
+  if (refused !== undefined) return Exit.fail(refused)
+  if (page !== undefined) return Exit.succeed(pageResponse(page))
+  return Effect.map(loadPage, (loaded) => {
+    page = loaded
+    return pageResponse(loaded)
+  })
+}
+
+/** What this server is, as JSON: its endpoints, their parameters, and its settings. */
+const describe = ({ prefix, maxMessageBytes, protocols, pipeline, backend, testBehaviours }: EchoSettings) =>
+  json(
+    {
+      name,
+      version,
+      endpoints: [
+        {
+          method: "GET",
+          path: "/echo",
+          description: "WebSocket upgrade; every message comes back with the prefix",
+          parameters: testBehaviours ? parameterHelp : { room: parameterHelp.room }
+        },
+        {
+          method: "GET",
+          path: "/rpc",
+          description:
+            "WebSocket upgrade; the EchoRpcs procedures (Echo, EchoStream) over @effect/rpc, ?serialization=json (default), ndjson or msgpack"
+        },
+        { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
+        { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
+        ...(testBehaviours
+          ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
+          : [])
+      ],
+      prefix,
+      maxMessageBytes,
+      protocols,
+      pipeline,
+      backend
+    },
+    { vary: "Accept" }
   )
 
 /** `GET /whoami`: what the server sees of the request (`requestInfo`); 404 unless `TEST_BEHAVIOURS`. */

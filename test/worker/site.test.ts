@@ -1,8 +1,8 @@
 import { env, SELF } from "cloudflare:test"
 import { describe, expect, it } from "vitest"
 import { name, version } from "../../package.json"
+import { prefersHtml } from "../../src/domain/Accept.js"
 import { behaviourParameters, isScenario, parameterHelp, parseScenario } from "../../src/domain/Scenario.js"
-import { prefersHtml } from "../../src/runtime/DebugPage.js"
 import { diagnoseScript, diagnoseStyle } from "../../src/runtime/Diagnose.js"
 import { Client } from "./socket.js"
 
