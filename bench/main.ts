@@ -29,6 +29,7 @@ import {
   profileWorker
 } from "./profile.js"
 import {
+  coldStartDifferences,
   type Figure,
   headline,
   headlineLines,
@@ -48,6 +49,7 @@ import {
   isWorkerd,
   LABELS,
   root,
+  SOCKET_METAFILE,
   startTarget,
   T6_SKIPPED,
   type Target,
@@ -105,7 +107,7 @@ const settings = {
     settleMs: smoke || quick ? 300 : 1000
   },
   /**
-   * Fresh workerd processes per target and repetition, for each of the two cold-start figures (targets alternate);
+   * Fresh workerd processes per target and repetition, for each of its cold-start figures (targets alternate);
    * each polled every `pollMs` from spawn on.
    */
   coldStart: { processes: Number(option("cold-starts") ?? (smoke ? 1 : quick ? 2 : 5)), pollMs: POLL_MS },
@@ -465,13 +467,16 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
 
 /** Which targets each workload runs against. */
 const runsOn = (workload: string, target: TargetId): boolean => {
+  // Cold starts of every target on raw workerd, each timed on what it serves (`coldFigures`): the Socket echo's
+  // first 426 and echo, the NDJSON Worker's first call, our Worker's first /rpc call besides its /health and echo.
+  if (workload === "coldStart") return isWorkerd(target)
   // The RPC calls: our Worker's /rpc against the hand-written NDJSON Worker, which serves nothing else.
   if (workload === "rpc" || target === "T8") return workload === "rpc" && (target === "T3" || target === "T8")
   // The Socket echo serves only /echo: it is there for the messages.
   if (target === "T7") return workload === "pingPong" || workload === "closed100"
   // The start-up variants are there for the cold starts.
-  if (isStartupVariant(target)) return workload === "coldStart"
-  if (workload === "requests" || workload === "upgrades" || workload === "coldStart") return isWorkerd(target)
+  if (isStartupVariant(target)) return false
+  if (workload === "requests" || workload === "upgrades") return isWorkerd(target)
   // Hono and the plain Durable Object are there for the per-request, per-upgrade and 100-connection figures.
   if (workload === "rampAndOpenLoop" || workload === "payloads") return target !== "T4" && target !== "T5"
   return true
@@ -598,6 +603,10 @@ const main = async () => {
   }
   // Our bundle's parts; not for a --subject build, which has no metafile.
   const parts = existsSync(EFFECT_METAFILE) ? bundleReport(EFFECT_METAFILE, root) : undefined
+  // What a Worker that imports only the Workers adapter ships and evaluates (the Socket echo, T7).
+  const socketParts = existsSync(SOCKET_METAFILE)
+    ? bundleReport(SOCKET_METAFILE, root, `${root}test/fixtures/socket-echo`)
+    : undefined
   const summary: Figure[] = summarize(runs)
   const ratios = headline(runs)
   const result = {
@@ -608,10 +617,12 @@ const main = async () => {
     versions: toolchain,
     bundle,
     ...(parts === undefined ? {} : { bundleReport: parts }),
+    ...(socketParts === undefined ? {} : { socketBundleReport: socketParts }),
     targets: Object.fromEntries(settings.targets.map((id) => [id, LABELS[id]])),
     ratios,
     summary,
     startupBreakdown: startupBreakdown(runs),
+    coldStartDifferences: coldStartDifferences(runs),
     ...(profile === undefined ? {} : { startupProfile: profile }),
     failures,
     skipped: [...skipped],

@@ -209,6 +209,12 @@ const BUNDLED = {
 /** esbuild's metafile of our bundle (T3), beside it; not written for a `--subject` build. */
 export const EFFECT_METAFILE = `${build}effect/bundle-meta.json`
 
+/** esbuild's metafile of the Socket echo on `toFetchHandler` (T7): a Worker that imports only the Workers adapter. */
+export const SOCKET_METAFILE = `${build}socket/bundle-meta.json`
+
+/** The bundles built with esbuild's metafile beside them. */
+const METAFILES: Partial<Record<string, string>> = { effect: EFFECT_METAFILE, socket: SOCKET_METAFILE }
+
 /**
  * Writes a start-up variant's entry and a wrangler.toml that is the project's with that entry as `main`, so it is
  * bundled with the same date, flags and settings as ours; returns the config's path.
@@ -226,21 +232,22 @@ const variantConfig = (name: StartupVariant): string => {
 /**
  * Bundles every Worker exactly as `npm run build` does (wrangler deploy --dry-run, each with its wrangler.toml),
  * into `bench/.build/NAME/` (never `dist/`, which the package build owns), and returns the sizes; ours with
- * esbuild's metafile (`EFFECT_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
+ * esbuild's metafile (`EFFECT_METAFILE`), and the Socket echo's (`SOCKET_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
  * build of ours; `reference` is only measured. `variants`: the start-up variants too, from this tree's `src/`.
  */
 export const buildWorkers = (subject?: string, reference?: string, variants = false): Bundles => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
   rmSync(`${build}serve`, { recursive: true, force: true })
-  rmSync(EFFECT_METAFILE, { force: true })
+  for (const metafile of Object.values(METAFILES)) if (metafile !== undefined) rmSync(metafile, { force: true })
   const configs: Array<[string, string]> = [
     ...Object.entries(BUNDLED),
     ...(variants ? (Object.keys(STARTUP_VARIANTS) as StartupVariant[]).map((name) => [name, variantConfig(name)]) : [])
   ] as Array<[string, string]>
   for (const [name, config] of configs) {
     if (name === "effect" && subject !== undefined) continue
-    const metafile = name === "effect" ? ["--metafile", EFFECT_METAFILE] : []
+    const meta = METAFILES[name]
+    const metafile = meta === undefined ? [] : ["--metafile", meta]
     // An absolute --outdir: wrangler resolves a relative one against the config's directory.
     execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}${name}`, ...metafile, "--config", config], {
       cwd: root,
