@@ -44,6 +44,8 @@ import { echoCalls, ping } from "./rpc.js"
 import { startupProfile } from "./startupProfile.js"
 import {
   buildWorkers,
+  CONSUMER_DIR,
+  CONSUMER_METAFILE,
   EFFECT_METAFILE,
   isStartupVariant,
   isWorkerd,
@@ -522,7 +524,12 @@ const main = async () => {
   const began = Date.now()
   console.error(`building the Workers...`)
   const coldStarts = wants("coldStart") ? settings.targets.filter((id) => runsOn("coldStart", id)) : []
-  const bundle = buildWorkers(option("subject"), option("reference"), coldStarts.some(isStartupVariant))
+  const bundle = buildWorkers(
+    option("subject"),
+    option("reference"),
+    coldStarts.some(isStartupVariant),
+    coldStarts.length > 0
+  )
   if (settings.targets.includes("T6") && !bundle.effectExportsEchoRoom) {
     skipped.add(T6_SKIPPED)
     console.error(T6_SKIPPED)
@@ -607,6 +614,11 @@ const main = async () => {
   const socketParts = existsSync(SOCKET_METAFILE)
     ? bundleReport(SOCKET_METAFILE, root, `${root}test/fixtures/socket-echo`)
     : undefined
+  // And the consumer example's, on the package as packed (built with the cold starts).
+  const consumerParts =
+    bundle.consumer !== undefined && existsSync(CONSUMER_METAFILE)
+      ? bundleReport(CONSUMER_METAFILE, root, CONSUMER_DIR)
+      : undefined
   const summary: Figure[] = summarize(runs)
   const ratios = headline(runs)
   const result = {
@@ -618,6 +630,7 @@ const main = async () => {
     bundle,
     ...(parts === undefined ? {} : { bundleReport: parts }),
     ...(socketParts === undefined ? {} : { socketBundleReport: socketParts }),
+    ...(consumerParts === undefined ? {} : { consumerBundleReport: consumerParts }),
     targets: Object.fromEntries(settings.targets.map((id) => [id, LABELS[id]])),
     ratios,
     summary,

@@ -1,6 +1,6 @@
 // The servers under test: how each is built, started, found in /proc and stopped.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -193,6 +193,8 @@ export type Bundles = {
   /** The start-up variants of ours (T3-load, T3-built), when one of them is a target. */
   readonly "effect-load"?: Size
   readonly "effect-built"?: Size
+  /** The consumer example (examples/consumer) on the package as packed, when the cold starts run. */
+  readonly consumer?: Size
   readonly effectExportsEchoRoom: boolean
 }
 
@@ -211,6 +213,10 @@ export const EFFECT_METAFILE = `${build}effect/bundle-meta.json`
 
 /** esbuild's metafile of the Socket echo on `toFetchHandler` (T7): a Worker that imports only the Workers adapter. */
 export const SOCKET_METAFILE = `${build}socket/bundle-meta.json`
+
+/** Where the consumer example is built (`buildConsumer`), and esbuild's metafile of its bundle. */
+export const CONSUMER_DIR = `${build}consumer/`
+export const CONSUMER_METAFILE = `${CONSUMER_DIR}out/bundle-meta.json`
 
 /** The bundles built with esbuild's metafile beside them. */
 const METAFILES: Partial<Record<string, string>> = { effect: EFFECT_METAFILE, socket: SOCKET_METAFILE }
@@ -235,7 +241,7 @@ const variantConfig = (name: StartupVariant): string => {
  * esbuild's metafile (`EFFECT_METAFILE`), and the Socket echo's (`SOCKET_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
  * build of ours; `reference` is only measured. `variants`: the start-up variants too, from this tree's `src/`.
  */
-export const buildWorkers = (subject?: string, reference?: string, variants = false): Bundles => {
+export const buildWorkers = (subject?: string, reference?: string, variants = false, consumer = false): Bundles => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
   rmSync(`${build}serve`, { recursive: true, force: true })
@@ -255,6 +261,7 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
       env
     })
   }
+  if (consumer) buildConsumer(wrangler, env)
   if (subject !== undefined) {
     mkdirSync(`${build}effect`, { recursive: true })
     copyFileSync(subject, `${build}effect/worker.js`)
@@ -274,8 +281,36 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
     ...(variants
       ? { "effect-load": size(`${build}effect-load/worker.js`), "effect-built": size(`${build}effect-built/worker.js`) }
       : {}),
+    ...(consumer ? { consumer: size(`${CONSUMER_DIR}out/worker.js`) } : {}),
     effectExportsEchoRoom: bundleExports(`${build}effect/worker.js`).includes(ECHO_ROOM.className)
   }
+}
+
+/**
+ * Builds the consumer example (examples/consumer: our routes beside its own, `/rpc`, rooms) as its users do, but
+ * offline: the package compiled as `npm pack` ships it (`tsc -p tsconfig.build.json` into
+ * `node_modules/websocket-echo/dist`, with our package.json), the example's source, package.json and wrangler.toml
+ * beside it in `CONSUMER_DIR`, bundled by `wrangler deploy --dry-run` with a metafile. Its other dependencies
+ * resolve to this project's node_modules, the versions the example pins.
+ */
+const buildConsumer = (wrangler: string, env: NodeJS.ProcessEnv) => {
+  const example = `${root}examples/consumer/`
+  const pkg = `${CONSUMER_DIR}node_modules/websocket-echo/`
+  rmSync(CONSUMER_DIR, { recursive: true, force: true })
+  mkdirSync(pkg, { recursive: true })
+  execFileSync(`${root}node_modules/.bin/tsc`, ["-p", "tsconfig.build.json", "--outDir", `${pkg}dist`], {
+    cwd: root,
+    stdio: "ignore"
+  })
+  copyFileSync(`${root}package.json`, `${pkg}package.json`)
+  // The example's package.json: without it, `websocket-echo` would resolve to this project itself (self-reference).
+  for (const file of ["package.json", "wrangler.toml"]) copyFileSync(`${example}${file}`, `${CONSUMER_DIR}${file}`)
+  cpSync(`${example}src`, `${CONSUMER_DIR}src`, { recursive: true })
+  execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${CONSUMER_DIR}out`, "--metafile", CONSUMER_METAFILE], {
+    cwd: CONSUMER_DIR,
+    stdio: "ignore",
+    env
+  })
 }
 
 let instances = 0
