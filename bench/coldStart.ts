@@ -120,6 +120,8 @@ const answerProbe = (path: string, status: number, body: string) => {
 }
 
 const ECHO = exchange(TEXT, Buffer.from("cold"), "echo: ")
+/** The consumer example (T9) serves the echo with a prefix of its own. */
+const CONSUMER_ECHO = exchange(TEXT, Buffer.from("cold"), "example: ")
 
 /** One `Echo` call over `/rpc?serialization=ndjson`, answered by its `Exit` frame (checked byte for byte). */
 const RPC_ECHO = echoCall("cold", "echo: ")
@@ -149,12 +151,13 @@ const echoProbe = (ex: Exchange): Probe => {
  * What the cold-start workload times on a target, each on a fresh process of its own: the first `GET /health`
  * (every target that serves it: not the Socket echo T7 nor the NDJSON Worker T8), the first echo (not the start-up
  * variants, which answer only `/health`, nor T8), the first 426 of a plain `GET /echo` (T7, whose only route is
- * `/echo`, and plain T2, its baseline) and the first `Echo` RPC call (ours T3 and its baseline T8).
+ * `/echo`, the consumer example T9, whose `/echo` is the package's `EchoRouter`, and plain T2, their baseline) and
+ * the first `Echo` RPC call (ours T3 and its baseline T8).
  */
 export const coldFigures = (id: TargetId) => ({
-  health: id !== "T7" && id !== "T8",
+  health: id !== "T7" && id !== "T8" && id !== "T9",
   echo: !isStartupVariant(id) && id !== "T8",
-  notWebSocket: id === "T2" || id === "T7",
+  notWebSocket: id === "T2" || id === "T7" || id === "T9",
   rpc: id === "T3" || id === "T8"
 })
 
@@ -190,7 +193,7 @@ export const coldStart = async (id: TargetId, reference: string | undefined): Pr
     figures.portOpenMs = readyMs - (health.answeredAt - (health.connectedAt ?? health.answeredAt))
   }
   if (kinds.echo) {
-    const { readyMs, failure } = await timed(id, reference, echoProbe(ECHO))
+    const { readyMs, failure } = await timed(id, reference, echoProbe(id === "T9" ? CONSUMER_ECHO : ECHO))
     if (failure !== undefined) failures.push(failure)
     figures.firstEchoMs = readyMs
   }

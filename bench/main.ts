@@ -79,11 +79,14 @@ const only = option("workloads")
 const wants = (workload: string) =>
   (only === undefined || only.includes(workload)) && !(smoke && workload === "payloads")
 const DEFAULT_TARGETS: TargetId[] = [
-  ...["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T2-dev", "T3-dev"],
+  ...["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T9", "T2-dev", "T3-dev"],
   ...["T3-load", "T3-built"]
 ] as TargetId[]
-/** Smoke: our Worker, the Socket echo on toFetchHandler, and the NDJSON baseline that our `/rpc` is checked against. */
-const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8"]
+/**
+ * Smoke: our Worker, the Socket echo on toFetchHandler, the NDJSON baseline that our `/rpc` is checked against, and
+ * the consumer example (its cold start's answers checked).
+ */
+const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8", "T9"]
 
 const settings = {
   mode: smoke ? "smoke" : quick ? "quick" : "full",
@@ -472,6 +475,8 @@ const runsOn = (workload: string, target: TargetId): boolean => {
   // Cold starts of every target on raw workerd, each timed on what it serves (`coldFigures`): the Socket echo's
   // first 426 and echo, the NDJSON Worker's first call, our Worker's first /rpc call besides its /health and echo.
   if (workload === "coldStart") return isWorkerd(target)
+  // The consumer example is there for its cold start.
+  if (target === "T9") return false
   // The RPC calls: our Worker's /rpc against the hand-written NDJSON Worker, which serves nothing else.
   if (workload === "rpc" || target === "T8") return workload === "rpc" && (target === "T3" || target === "T8")
   // The Socket echo serves only /echo: it is there for the messages.

@@ -102,7 +102,8 @@ export const COLD_START_PAIRS: Readonly<Record<string, string>> = {
   "T3h-ref": "reference-handler/plain",
   "T6-ref": "reference-do/plain",
   T7: "socket-echo/plain",
-  T8: "plain-ndjson/plain"
+  T8: "plain-ndjson/plain",
+  T9: "consumer/plain"
 }
 
 /** The cold-start figures, by the words their ratios and headline lines end with. */
@@ -394,14 +395,17 @@ export const startupBreakdown = (runs: readonly Run[]): Phase[] =>
 
 /**
  * What the first `/rpc` call costs over our first `/health`, and what the Workers adapter alone (the Socket echo,
- * T7) costs over plain to its first 426 and its first echo: medians of differences paired per round, ms.
+ * T7) and the consumer example (T9) cost over plain to their first 426 and first echo: medians of differences
+ * paired per round, ms.
  */
 export const coldStartDifferences = (runs: readonly Run[]): Phase[] =>
   differences(runs, [
     ["ours, first /rpc call − first /health", "T3", "T3", "firstResponseMs", "firstRpcMs"],
     ["ours, first /rpc call − plain's first /health", "T2", "T3", "firstResponseMs", "firstRpcMs"],
     ["Workers adapter − plain, first 426", "T2", "T7", "first426Ms", "first426Ms"],
-    ["Workers adapter − plain, first echo", "T2", "T7", "firstEchoMs", "firstEchoMs"]
+    ["Workers adapter − plain, first echo", "T2", "T7", "firstEchoMs", "firstEchoMs"],
+    ["consumer example − plain, first 426", "T2", "T9", "first426Ms", "first426Ms"],
+    ["consumer example − plain, first echo", "T2", "T9", "firstEchoMs", "firstEchoMs"]
   ])
 
 /** Each difference `to`'s figure − `from`'s (default `firstResponseMs`) in the same round, its median over the rounds. */
@@ -509,7 +513,7 @@ interface Result {
   readonly coldStartDifferences?: readonly Phase[]
   /** The Socket echo's bundle (T7: a Worker that imports only the Workers adapter), from its metafile. */
   readonly socketBundleReport?: BundleReport
-  /** The consumer example's bundle (examples/consumer on the package as packed), when built. */
+  /** The consumer example's bundle (T9: examples/consumer on the package as packed), when built. */
   readonly consumerBundleReport?: BundleReport
   readonly startupProfile?: StartupProfile
 }
@@ -529,7 +533,7 @@ const bundleLine = (bundle: Result["bundle"]): string => {
     `Bundles: ours (\`npm run build\`; T3, T3h, T6) ${size("effect")} (goal ≤ 60 KiB gzip: ${goal}); ` +
     `plain (T2) ${size("plain")}; Hono (T4) ${size("hono")}; plain Durable Object (T5) ${size("plain-do")}; ` +
     `Socket echo on toFetchHandler (T7) ${size("socket")}; plain NDJSON RPC (T8) ${size("plain-ndjson")}${reference}` +
-    (bundle.consumer === undefined ? "." : `; the consumer example (examples/consumer, not run) ${size("consumer")}.`)
+    (bundle.consumer === undefined ? "." : `; the consumer example (examples/consumer, T9) ${size("consumer")}.`)
   )
 }
 
@@ -756,7 +760,7 @@ export const coldStartMarkdown = (result: Result): string[] => {
   }
   const others: ReadonlyArray<readonly [string, BundleReport | undefined]> = [
     ["The Socket echo's bundle (T7: imports only `websocket-echo/Workers`' module)", result.socketBundleReport],
-    ["The consumer example's bundle (examples/consumer on the package as packed; not run)", result.consumerBundleReport]
+    ["The consumer example's bundle (T9: examples/consumer on the package as packed)", result.consumerBundleReport]
   ]
   for (const [title, other] of others) {
     if (other === undefined) continue

@@ -43,6 +43,7 @@ export type TargetId =
   | "T6"
   | "T7"
   | "T8"
+  | "T9"
   | "T2-dev"
   | "T3-dev"
   | "T3-ref"
@@ -62,6 +63,7 @@ export const LABELS: Record<TargetId, string> = {
   T6: "T6 Effect Worker, ECHO_BACKEND=durable-object, workerd serve",
   T7: "T7 Socket echo on toFetchHandler (test/fixtures/socket-echo), workerd serve",
   T8: "T8 plain NDJSON RPC Worker, workerd serve",
+  T9: "T9 the consumer example (examples/consumer) on the package as packed, workerd serve",
   "T2-dev": "T2 plain Worker, wrangler dev",
   "T3-dev": "T3 Effect Worker, wrangler dev",
   "T3-ref": "T3-ref another build of ours, workerd serve",
@@ -86,6 +88,7 @@ const SERVED: Partial<
         | "plain-do"
         | "socket"
         | "plain-ndjson"
+        | "consumer"
         | "reference"
         | StartupVariant
       readonly toml: string
@@ -109,6 +112,8 @@ const SERVED: Partial<
   },
   T7: { bundle: "socket", toml: "test/fixtures/socket-echo/wrangler.toml" },
   T8: { bundle: "plain-ndjson", toml: "bench/plain-ndjson/wrangler.toml", readyPath: "/rpc" },
+  // Its Durable Object binding (ROOMS) from its wrangler.toml.
+  T9: { bundle: "consumer", toml: "examples/consumer/wrangler.toml" },
   "T3-ref": { bundle: "reference", toml: "wrangler.toml" },
   "T3h-ref": { bundle: "reference", toml: "wrangler.toml", overrides: { ECHO_PIPELINE: "handler" } },
   "T6-ref": {
@@ -215,8 +220,8 @@ export const EFFECT_METAFILE = `${build}effect/bundle-meta.json`
 export const SOCKET_METAFILE = `${build}socket/bundle-meta.json`
 
 /** Where the consumer example is built (`buildConsumer`), and esbuild's metafile of its bundle. */
-export const CONSUMER_DIR = `${build}consumer/`
-export const CONSUMER_METAFILE = `${CONSUMER_DIR}out/bundle-meta.json`
+export const CONSUMER_DIR = `${build}consumer-src/`
+export const CONSUMER_METAFILE = `${build}consumer/bundle-meta.json`
 
 /** The bundles built with esbuild's metafile beside them. */
 const METAFILES: Partial<Record<string, string>> = { effect: EFFECT_METAFILE, socket: SOCKET_METAFILE }
@@ -281,7 +286,7 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
     ...(variants
       ? { "effect-load": size(`${build}effect-load/worker.js`), "effect-built": size(`${build}effect-built/worker.js`) }
       : {}),
-    ...(consumer ? { consumer: size(`${CONSUMER_DIR}out/worker.js`) } : {}),
+    ...(consumer ? { consumer: size(`${build}consumer/worker.js`) } : {}),
     effectExportsEchoRoom: bundleExports(`${build}effect/worker.js`).includes(ECHO_ROOM.className)
   }
 }
@@ -290,7 +295,8 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
  * Builds the consumer example (examples/consumer: our routes beside its own, `/rpc`, rooms) as its users do, but
  * offline: the package compiled as `npm pack` ships it (`tsc -p tsconfig.build.json` into
  * `node_modules/websocket-echo/dist`, with our package.json), the example's source, package.json and wrangler.toml
- * beside it in `CONSUMER_DIR`, bundled by `wrangler deploy --dry-run` with a metafile. Its other dependencies
+ * beside it in `CONSUMER_DIR`, bundled by `wrangler deploy --dry-run` with a metafile into `bench/.build/consumer/`
+ * (T9 serves it). Its other dependencies
  * resolve to this project's node_modules, the versions the example pins.
  */
 const buildConsumer = (wrangler: string, env: NodeJS.ProcessEnv) => {
@@ -306,7 +312,7 @@ const buildConsumer = (wrangler: string, env: NodeJS.ProcessEnv) => {
   // The example's package.json: without it, `websocket-echo` would resolve to this project itself (self-reference).
   for (const file of ["package.json", "wrangler.toml"]) copyFileSync(`${example}${file}`, `${CONSUMER_DIR}${file}`)
   cpSync(`${example}src`, `${CONSUMER_DIR}src`, { recursive: true })
-  execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${CONSUMER_DIR}out`, "--metafile", CONSUMER_METAFILE], {
+  execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}consumer`, "--metafile", CONSUMER_METAFILE], {
     cwd: CONSUMER_DIR,
     stdio: "ignore",
     env
@@ -336,8 +342,14 @@ const startServed = async (id: TargetId, options: StartOptions): Promise<Target>
     // The plain baselines have no [vars]; ours get wrangler.toml's plus the target's overrides.
     vars: toml.vars,
     overrides: spec.overrides ?? {},
-    // Our bundle gets its Durable Object namespace whenever it exports the class, whatever the backend.
-    durableObjects: spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom) ? [ECHO_ROOM] : [],
+    // Our bundle gets its Durable Object namespace whenever it exports the class, whatever the backend; the
+    // consumer example the ones its wrangler.toml binds.
+    durableObjects:
+      spec.bundle === "consumer"
+        ? toml.durableObjects
+        : spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom)
+          ? [ECHO_ROOM]
+          : [],
     // A cold start times workerd itself: its native binary, not the launcher nor a shell that raises the limit.
     ...(options.coldStart ? { binary: WORKERD_BINARY } : { fdLimit: WORKERD_FD_LIMIT }),
     verbose: true,
