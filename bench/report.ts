@@ -591,7 +591,8 @@ export const headlineLines = (result: Result): string[] => {
   lines.push(
     `bundles, KiB gzip: ours (T3) ${gzip("effect")}, Socket echo on toFetchHandler (T7) ${gzip("socket")}, ` +
       `plain (T2) ${gzip("plain")}, plain NDJSON RPC (T8) ${gzip("plain-ndjson")}` +
-      (result.bundle.reference === undefined ? "" : `, reference (T3-ref) ${gzip("reference")}`)
+      (result.bundle.reference === undefined ? "" : `, reference (T3-ref) ${gzip("reference")}`) +
+      (result.bundle.consumer === undefined ? "" : `, consumer example (T9) ${gzip("consumer")}`)
   )
   lines.push(...coldStartLines(result))
   const parts = result.bundleReport
