@@ -133,13 +133,33 @@ export const staticClosure = (meta: Metafile, entry: string): Set<string> => {
   return seen
 }
 
+/** The metafile with every path relative to `root` rather than to `base`, the directory esbuild resolved from. */
+const rebased = (meta: Metafile, base: string, root: string): Metafile => {
+  if (resolve(base) === resolve(root)) return meta
+  const path = (p: string) => relative(root, resolve(base, p))
+  const keys = <T>(record: Record<string, T>, value: (v: T) => T) =>
+    Object.fromEntries(Object.entries(record).map(([k, v]) => [path(k), value(v)]))
+  return {
+    inputs: keys(meta.inputs, (input) =>
+      input.imports === undefined
+        ? input
+        : { ...input, imports: input.imports.map((i) => ({ ...i, path: path(i.path) })) }
+    ),
+    outputs: keys(meta.outputs, (output) => ({
+      ...output,
+      ...(output.entryPoint === undefined ? {} : { entryPoint: path(output.entryPoint) }),
+      inputs: keys(output.inputs, (v) => v)
+    }))
+  }
+}
+
 /**
- * Reads `metafile` (paths relative to `root`, where wrangler ran) and its JavaScript output with the source map
- * beside it (`worker.js.map`), and sizes the parts. Without a source map, a part's gzip is its share of raw bytes
- * times the whole bundle's gzip.
+ * Reads `metafile` (paths relative to `base`, the directory of the wrangler.toml wrangler built from; by default
+ * `root`) and its JavaScript output with the source map beside it (`worker.js.map`), and sizes the parts, named
+ * relative to `root`. Without a source map, a part's gzip is its share of raw bytes times the whole bundle's gzip.
  */
-export const bundleReport = (metafile: string, root: string): BundleReport => {
-  const meta = JSON.parse(readFileSync(metafile, "utf8")) as Metafile
+export const bundleReport = (metafile: string, root: string, base = root): BundleReport => {
+  const meta = rebased(JSON.parse(readFileSync(metafile, "utf8")) as Metafile, base, root)
   const [outputPath, output] = Object.entries(meta.outputs).find(([path]) => path.endsWith(".js")) ?? []
   if (outputPath === undefined || output === undefined) throw new Error(`${metafile} names no JavaScript output`)
   const file = resolve(root, outputPath)

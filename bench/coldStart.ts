@@ -1,8 +1,12 @@
 // Cold starts: a fresh `workerd serve` for every measurement, polled every 2 ms from spawn on, timed to its first
-// `GET /health` answer and, on another fresh process, to its first WebSocket echo.
+// `GET /health` answer and, each on another fresh process, to its first WebSocket echo, to the first 426 of a
+// plain `GET /echo` (the plain Worker and the Socket echo on `toFetchHandler`) and to the first `Echo` RPC answered
+// on `/rpc` (ours and the hand-written NDJSON Worker).
 import { connect } from "node:net"
 import { performance } from "node:perf_hooks"
-import { exchange, Meter, TEXT } from "./client.js"
+import { NOT_WEBSOCKET } from "../test/support/wranglerDev.js"
+import { type Exchange, exchange, Meter, TEXT } from "./client.js"
+import { echoCall } from "./rpc.js"
 import { isStartupVariant, startTarget, type TargetId } from "./targets.js"
 import { openAndEcho } from "./upgrades.js"
 
@@ -89,20 +93,23 @@ interface Probe {
   failure: string | undefined
 }
 
-/** Asks `GET /health` until it is answered; keeps when the port first accepted and when the answer came. */
-const healthProbe = () => {
+/**
+ * Asks `GET path` until it is answered; keeps when the port first accepted and when the answer came. An answer
+ * other than `status` with `body` is kept as the failure.
+ */
+const answerProbe = (path: string, status: number, body: string) => {
   const probe = {
     failure: undefined as string | undefined,
     connectedAt: undefined as number | undefined,
     answeredAt: 0,
     ready: async (port: number) => {
       try {
-        const answer = await getOnce(port, "/health")
+        const answer = await getOnce(port, path)
         if (answer.refused) return false
         probe.connectedAt = answer.connectedAt
         probe.answeredAt = performance.now()
-        if (answer.status !== 200 || answer.body !== HEALTH)
-          probe.failure = `GET /health answered ${answer.status} ${answer.body.slice(0, 200)}`
+        if (answer.status !== status || answer.body !== body)
+          probe.failure = `GET ${path} answered ${answer.status} ${answer.body.slice(0, 200)}`
       } catch (error) {
         probe.failure = messageOf(error)
       }
@@ -113,14 +120,22 @@ const healthProbe = () => {
 }
 
 const ECHO = exchange(TEXT, Buffer.from("cold"), "echo: ")
+/** The consumer example (T9) serves the echo with a prefix of its own. */
+const CONSUMER_ECHO = exchange(TEXT, Buffer.from("cold"), "example: ")
 
-/** Opens a WebSocket to `/echo` once the port accepts, sends one message, and waits for its echo (checked). */
-const echoProbe = (): Probe => {
+/** One `Echo` call over `/rpc?serialization=ndjson`, answered by its `Exit` frame (checked byte for byte). */
+const RPC_ECHO = echoCall("cold", "echo: ")
+
+/**
+ * Opens a WebSocket to the exchange's path (`/echo` by default) once the port accepts, sends its one message, and
+ * waits for the answer (checked).
+ */
+const echoProbe = (ex: Exchange): Probe => {
   const probe: Probe = {
     failure: undefined,
     ready: async (port) => {
       try {
-        const connection = await openAndEcho(port, ECHO, new Meter(), ANSWER_TIMEOUT_MS)
+        const connection = await openAndEcho(port, ex, new Meter(), ANSWER_TIMEOUT_MS)
         connection.socket.destroy()
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ECONNREFUSED") return false
@@ -132,31 +147,68 @@ const echoProbe = (): Probe => {
   return probe
 }
 
-/** Whether the cold-start workload times the first echo of a target (the variants answer only `/health`). */
-export const echoes = (id: TargetId) => !isStartupVariant(id)
+/**
+ * What the cold-start workload times on a target, each on a fresh process of its own: the first `GET /health`
+ * (every target that serves it: not the Socket echo T7 nor the NDJSON Worker T8), the first echo (not the start-up
+ * variants, which answer only `/health`, nor T8), the first 426 of a plain `GET /echo` (T7, whose only route is
+ * `/echo`, the consumer example T9, whose `/echo` is the package's `EchoRouter`, and plain T2, their baseline) and
+ * the first `Echo` RPC call (ours T3 and its baseline T8).
+ */
+export const coldFigures = (id: TargetId) => ({
+  health: id !== "T7" && id !== "T8" && id !== "T9",
+  echo: !isStartupVariant(id) && id !== "T8",
+  notWebSocket: id === "T2" || id === "T7" || id === "T9",
+  rpc: id === "T3" || id === "T8"
+})
+
+/** Whether the cold-start workload times the first echo of a target. */
+export const echoes = (id: TargetId) => coldFigures(id).echo
+
+/** A fresh workerd of the target, polled by `ready` until it answered; its time from spawn, and the probe's failure. */
+const timed = async (
+  id: TargetId,
+  reference: string | undefined,
+  probe: Probe
+): Promise<{ readyMs: number; failure: string | undefined }> => {
+  const served = await startTarget(id, { reference, ready: probe.ready, pollMs: POLL_MS, coldStart: true })
+  await served.stop()
+  return { readyMs: served.readyMs ?? 0, failure: probe.failure }
+}
 
 /**
- * One cold start of each kind for a target: a fresh workerd timed from spawn to its first `GET /health` answer
- * (`firstResponseMs`; `portOpenMs` is when its port first accepted), then another to its first echo
- * (`firstEchoMs`). Each process is stopped, and its directory removed, before the next starts.
+ * One cold start of each kind for a target (see `coldFigures`): a fresh workerd timed from spawn to its first
+ * `GET /health` answer (`firstResponseMs`; `portOpenMs` is when its port first accepted), then another to its
+ * first echo (`firstEchoMs`), another to the first 426 of `GET /echo` (`first426Ms`) and another to the first
+ * `Echo` RPC answered (`firstRpcMs`). Each process is stopped, and its directory removed, before the next starts.
  */
 export const coldStart = async (id: TargetId, reference: string | undefined): Promise<Record<string, number>> => {
+  const kinds = coldFigures(id)
   const failures: string[] = []
-  const health = healthProbe()
-  const served = await startTarget(id, { reference, ready: health.ready, pollMs: POLL_MS, coldStart: true })
-  await served.stop()
-  const readyMs = served.readyMs ?? 0
-  if (health.failure !== undefined) failures.push(health.failure)
-  const figures: Record<string, number> = {
-    firstResponseMs: readyMs,
-    portOpenMs: readyMs - (health.answeredAt - (health.connectedAt ?? health.answeredAt))
+  const figures: Record<string, number> = {}
+  if (kinds.health) {
+    const health = answerProbe("/health", 200, HEALTH)
+    const { readyMs, failure } = await timed(id, reference, health)
+    if (failure !== undefined) failures.push(failure)
+    figures.firstResponseMs = readyMs
+    figures.portOpenMs = readyMs - (health.answeredAt - (health.connectedAt ?? health.answeredAt))
   }
-  if (echoes(id)) {
-    const echo = echoProbe()
-    const served = await startTarget(id, { reference, ready: echo.ready, pollMs: POLL_MS, coldStart: true })
-    await served.stop()
-    if (echo.failure !== undefined) failures.push(echo.failure)
-    figures.firstEchoMs = served.readyMs ?? 0
+  if (kinds.echo) {
+    const { readyMs, failure } = await timed(id, reference, echoProbe(id === "T9" ? CONSUMER_ECHO : ECHO))
+    if (failure !== undefined) failures.push(failure)
+    figures.firstEchoMs = readyMs
+  }
+  if (kinds.notWebSocket) {
+    const refusal = answerProbe("/echo", 426, NOT_WEBSOCKET)
+    const { readyMs, failure } = await timed(id, reference, refusal)
+    if (failure !== undefined) failures.push(failure)
+    figures.first426Ms = readyMs
+    // Only where /health is not timed: the port of the process that answered the 426.
+    if (!kinds.health) figures.portOpenMs = readyMs - (refusal.answeredAt - (refusal.connectedAt ?? refusal.answeredAt))
+  }
+  if (kinds.rpc) {
+    const { readyMs, failure } = await timed(id, reference, echoProbe(RPC_ECHO))
+    if (failure !== undefined) failures.push(`/rpc: ${failure}`)
+    figures.firstRpcMs = readyMs
   }
   if (failures.length > 0) console.error(`${id} cold start: ${failures.join("; ")}`)
   return { ...figures, failures: failures.length, valid: failures.length === 0 ? 1 : 0 }

@@ -29,6 +29,7 @@ import {
   profileWorker
 } from "./profile.js"
 import {
+  coldStartDifferences,
   type Figure,
   headline,
   headlineLines,
@@ -43,11 +44,14 @@ import { echoCalls, ping } from "./rpc.js"
 import { startupProfile } from "./startupProfile.js"
 import {
   buildWorkers,
+  CONSUMER_DIR,
+  CONSUMER_METAFILE,
   EFFECT_METAFILE,
   isStartupVariant,
   isWorkerd,
   LABELS,
   root,
+  SOCKET_METAFILE,
   startTarget,
   T6_SKIPPED,
   type Target,
@@ -75,11 +79,14 @@ const only = option("workloads")
 const wants = (workload: string) =>
   (only === undefined || only.includes(workload)) && !(smoke && workload === "payloads")
 const DEFAULT_TARGETS: TargetId[] = [
-  ...["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T2-dev", "T3-dev"],
+  ...["T0", "T1", "T2", "T3", "T3h", "T4", "T5", "T6", "T7", "T8", "T9", "T2-dev", "T3-dev"],
   ...["T3-load", "T3-built"]
 ] as TargetId[]
-/** Smoke: our Worker, the Socket echo on toFetchHandler, and the NDJSON baseline that our `/rpc` is checked against. */
-const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8"]
+/**
+ * Smoke: our Worker, the Socket echo on toFetchHandler, the NDJSON baseline that our `/rpc` is checked against, and
+ * the consumer example (its cold start's answers checked).
+ */
+const SMOKE_TARGETS: TargetId[] = ["T3", "T7", "T8", "T9"]
 
 const settings = {
   mode: smoke ? "smoke" : quick ? "quick" : "full",
@@ -105,7 +112,7 @@ const settings = {
     settleMs: smoke || quick ? 300 : 1000
   },
   /**
-   * Fresh workerd processes per target and repetition, for each of the two cold-start figures (targets alternate);
+   * Fresh workerd processes per target and repetition, for each of its cold-start figures (targets alternate);
    * each polled every `pollMs` from spawn on.
    */
   coldStart: { processes: Number(option("cold-starts") ?? (smoke ? 1 : quick ? 2 : 5)), pollMs: POLL_MS },
@@ -465,13 +472,18 @@ const workloads: Record<string, (target: Target) => Promise<Record<string, Recor
 
 /** Which targets each workload runs against. */
 const runsOn = (workload: string, target: TargetId): boolean => {
+  // Cold starts of every target on raw workerd, each timed on what it serves (`coldFigures`): the Socket echo's
+  // first 426 and echo, the NDJSON Worker's first call, our Worker's first /rpc call besides its /health and echo.
+  if (workload === "coldStart") return isWorkerd(target)
+  // The consumer example is there for its cold start.
+  if (target === "T9") return false
   // The RPC calls: our Worker's /rpc against the hand-written NDJSON Worker, which serves nothing else.
   if (workload === "rpc" || target === "T8") return workload === "rpc" && (target === "T3" || target === "T8")
   // The Socket echo serves only /echo: it is there for the messages.
   if (target === "T7") return workload === "pingPong" || workload === "closed100"
   // The start-up variants are there for the cold starts.
-  if (isStartupVariant(target)) return workload === "coldStart"
-  if (workload === "requests" || workload === "upgrades" || workload === "coldStart") return isWorkerd(target)
+  if (isStartupVariant(target)) return false
+  if (workload === "requests" || workload === "upgrades") return isWorkerd(target)
   // Hono and the plain Durable Object are there for the per-request, per-upgrade and 100-connection figures.
   if (workload === "rampAndOpenLoop" || workload === "payloads") return target !== "T4" && target !== "T5"
   return true
@@ -517,7 +529,12 @@ const main = async () => {
   const began = Date.now()
   console.error(`building the Workers...`)
   const coldStarts = wants("coldStart") ? settings.targets.filter((id) => runsOn("coldStart", id)) : []
-  const bundle = buildWorkers(option("subject"), option("reference"), coldStarts.some(isStartupVariant))
+  const bundle = buildWorkers(
+    option("subject"),
+    option("reference"),
+    coldStarts.some(isStartupVariant),
+    coldStarts.length > 0
+  )
   if (settings.targets.includes("T6") && !bundle.effectExportsEchoRoom) {
     skipped.add(T6_SKIPPED)
     console.error(T6_SKIPPED)
@@ -598,6 +615,15 @@ const main = async () => {
   }
   // Our bundle's parts; not for a --subject build, which has no metafile.
   const parts = existsSync(EFFECT_METAFILE) ? bundleReport(EFFECT_METAFILE, root) : undefined
+  // What a Worker that imports only the Workers adapter ships and evaluates (the Socket echo, T7).
+  const socketParts = existsSync(SOCKET_METAFILE)
+    ? bundleReport(SOCKET_METAFILE, root, `${root}test/fixtures/socket-echo`)
+    : undefined
+  // And the consumer example's, on the package as packed (built with the cold starts).
+  const consumerParts =
+    bundle.consumer !== undefined && existsSync(CONSUMER_METAFILE)
+      ? bundleReport(CONSUMER_METAFILE, root, CONSUMER_DIR)
+      : undefined
   const summary: Figure[] = summarize(runs)
   const ratios = headline(runs)
   const result = {
@@ -608,10 +634,13 @@ const main = async () => {
     versions: toolchain,
     bundle,
     ...(parts === undefined ? {} : { bundleReport: parts }),
+    ...(socketParts === undefined ? {} : { socketBundleReport: socketParts }),
+    ...(consumerParts === undefined ? {} : { consumerBundleReport: consumerParts }),
     targets: Object.fromEntries(settings.targets.map((id) => [id, LABELS[id]])),
     ratios,
     summary,
     startupBreakdown: startupBreakdown(runs),
+    coldStartDifferences: coldStartDifferences(runs),
     ...(profile === undefined ? {} : { startupProfile: profile }),
     failures,
     skipped: [...skipped],

@@ -29,6 +29,12 @@ export const echoCalls = (text: string, prefix: string): Exchange => {
   }
 }
 
+/** One `Echo({ text })` call (request id 0) and its `Exit` frame: a fresh isolate's first call. */
+export const echoCall = (text: string, prefix: string): Exchange => {
+  const calls = echoCalls(text, prefix)
+  return { path: RPC_PATH, sends: calls.sends.slice(0, 1), expects: calls.expects.slice(0, 1) }
+}
+
 /** The protocol's keep-alive: `Ping` answered by `Pong`. */
 export const ping: Exchange = {
   path: RPC_PATH,

@@ -1,6 +1,6 @@
 // The servers under test: how each is built, started, found in /proc and stopped.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -43,6 +43,7 @@ export type TargetId =
   | "T6"
   | "T7"
   | "T8"
+  | "T9"
   | "T2-dev"
   | "T3-dev"
   | "T3-ref"
@@ -62,6 +63,7 @@ export const LABELS: Record<TargetId, string> = {
   T6: "T6 Effect Worker, ECHO_BACKEND=durable-object, workerd serve",
   T7: "T7 Socket echo on toFetchHandler (test/fixtures/socket-echo), workerd serve",
   T8: "T8 plain NDJSON RPC Worker, workerd serve",
+  T9: "T9 the consumer example (examples/consumer) on the package as packed, workerd serve",
   "T2-dev": "T2 plain Worker, wrangler dev",
   "T3-dev": "T3 Effect Worker, wrangler dev",
   "T3-ref": "T3-ref another build of ours, workerd serve",
@@ -86,6 +88,7 @@ const SERVED: Partial<
         | "plain-do"
         | "socket"
         | "plain-ndjson"
+        | "consumer"
         | "reference"
         | StartupVariant
       readonly toml: string
@@ -109,6 +112,8 @@ const SERVED: Partial<
   },
   T7: { bundle: "socket", toml: "test/fixtures/socket-echo/wrangler.toml" },
   T8: { bundle: "plain-ndjson", toml: "bench/plain-ndjson/wrangler.toml", readyPath: "/rpc" },
+  // Its Durable Object binding (ROOMS) from its wrangler.toml.
+  T9: { bundle: "consumer", toml: "examples/consumer/wrangler.toml" },
   "T3-ref": { bundle: "reference", toml: "wrangler.toml" },
   "T3h-ref": { bundle: "reference", toml: "wrangler.toml", overrides: { ECHO_PIPELINE: "handler" } },
   "T6-ref": {
@@ -193,6 +198,8 @@ export type Bundles = {
   /** The start-up variants of ours (T3-load, T3-built), when one of them is a target. */
   readonly "effect-load"?: Size
   readonly "effect-built"?: Size
+  /** The consumer example (examples/consumer) on the package as packed, when the cold starts run. */
+  readonly consumer?: Size
   readonly effectExportsEchoRoom: boolean
 }
 
@@ -208,6 +215,16 @@ const BUNDLED = {
 
 /** esbuild's metafile of our bundle (T3), beside it; not written for a `--subject` build. */
 export const EFFECT_METAFILE = `${build}effect/bundle-meta.json`
+
+/** esbuild's metafile of the Socket echo on `toFetchHandler` (T7): a Worker that imports only the Workers adapter. */
+export const SOCKET_METAFILE = `${build}socket/bundle-meta.json`
+
+/** Where the consumer example is built (`buildConsumer`), and esbuild's metafile of its bundle. */
+export const CONSUMER_DIR = `${build}consumer-src/`
+export const CONSUMER_METAFILE = `${build}consumer/bundle-meta.json`
+
+/** The bundles built with esbuild's metafile beside them. */
+const METAFILES: Partial<Record<string, string>> = { effect: EFFECT_METAFILE, socket: SOCKET_METAFILE }
 
 /**
  * Writes a start-up variant's entry and a wrangler.toml that is the project's with that entry as `main`, so it is
@@ -226,21 +243,22 @@ const variantConfig = (name: StartupVariant): string => {
 /**
  * Bundles every Worker exactly as `npm run build` does (wrangler deploy --dry-run, each with its wrangler.toml),
  * into `bench/.build/NAME/` (never `dist/`, which the package build owns), and returns the sizes; ours with
- * esbuild's metafile (`EFFECT_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
+ * esbuild's metafile (`EFFECT_METAFILE`), and the Socket echo's (`SOCKET_METAFILE`). `subject` replaces our bundle on raw workerd (T3, T3h, T6) by another
  * build of ours; `reference` is only measured. `variants`: the start-up variants too, from this tree's `src/`.
  */
-export const buildWorkers = (subject?: string, reference?: string, variants = false): Bundles => {
+export const buildWorkers = (subject?: string, reference?: string, variants = false, consumer = false): Bundles => {
   const wrangler = `${root}node_modules/.bin/wrangler`
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }
   rmSync(`${build}serve`, { recursive: true, force: true })
-  rmSync(EFFECT_METAFILE, { force: true })
+  for (const metafile of Object.values(METAFILES)) if (metafile !== undefined) rmSync(metafile, { force: true })
   const configs: Array<[string, string]> = [
     ...Object.entries(BUNDLED),
     ...(variants ? (Object.keys(STARTUP_VARIANTS) as StartupVariant[]).map((name) => [name, variantConfig(name)]) : [])
   ] as Array<[string, string]>
   for (const [name, config] of configs) {
     if (name === "effect" && subject !== undefined) continue
-    const metafile = name === "effect" ? ["--metafile", EFFECT_METAFILE] : []
+    const meta = METAFILES[name]
+    const metafile = meta === undefined ? [] : ["--metafile", meta]
     // An absolute --outdir: wrangler resolves a relative one against the config's directory.
     execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}${name}`, ...metafile, "--config", config], {
       cwd: root,
@@ -248,6 +266,7 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
       env
     })
   }
+  if (consumer) buildConsumer(wrangler, env)
   if (subject !== undefined) {
     mkdirSync(`${build}effect`, { recursive: true })
     copyFileSync(subject, `${build}effect/worker.js`)
@@ -267,8 +286,37 @@ export const buildWorkers = (subject?: string, reference?: string, variants = fa
     ...(variants
       ? { "effect-load": size(`${build}effect-load/worker.js`), "effect-built": size(`${build}effect-built/worker.js`) }
       : {}),
+    ...(consumer ? { consumer: size(`${build}consumer/worker.js`) } : {}),
     effectExportsEchoRoom: bundleExports(`${build}effect/worker.js`).includes(ECHO_ROOM.className)
   }
+}
+
+/**
+ * Builds the consumer example (examples/consumer: our routes beside its own, `/rpc`, rooms) as its users do, but
+ * offline: the package compiled as `npm pack` ships it (`tsc -p tsconfig.build.json` into
+ * `node_modules/websocket-echo/dist`, with our package.json), the example's source, package.json and wrangler.toml
+ * beside it in `CONSUMER_DIR`, bundled by `wrangler deploy --dry-run` with a metafile into `bench/.build/consumer/`
+ * (T9 serves it). Its other dependencies
+ * resolve to this project's node_modules, the versions the example pins.
+ */
+const buildConsumer = (wrangler: string, env: NodeJS.ProcessEnv) => {
+  const example = `${root}examples/consumer/`
+  const pkg = `${CONSUMER_DIR}node_modules/websocket-echo/`
+  rmSync(CONSUMER_DIR, { recursive: true, force: true })
+  mkdirSync(pkg, { recursive: true })
+  execFileSync(`${root}node_modules/.bin/tsc`, ["-p", "tsconfig.build.json", "--outDir", `${pkg}dist`], {
+    cwd: root,
+    stdio: "ignore"
+  })
+  copyFileSync(`${root}package.json`, `${pkg}package.json`)
+  // The example's package.json: without it, `websocket-echo` would resolve to this project itself (self-reference).
+  for (const file of ["package.json", "wrangler.toml"]) copyFileSync(`${example}${file}`, `${CONSUMER_DIR}${file}`)
+  cpSync(`${example}src`, `${CONSUMER_DIR}src`, { recursive: true })
+  execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", `${build}consumer`, "--metafile", CONSUMER_METAFILE], {
+    cwd: CONSUMER_DIR,
+    stdio: "ignore",
+    env
+  })
 }
 
 let instances = 0
@@ -294,8 +342,14 @@ const startServed = async (id: TargetId, options: StartOptions): Promise<Target>
     // The plain baselines have no [vars]; ours get wrangler.toml's plus the target's overrides.
     vars: toml.vars,
     overrides: spec.overrides ?? {},
-    // Our bundle gets its Durable Object namespace whenever it exports the class, whatever the backend.
-    durableObjects: spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom) ? [ECHO_ROOM] : [],
+    // Our bundle gets its Durable Object namespace whenever it exports the class, whatever the backend; the
+    // consumer example the ones its wrangler.toml binds.
+    durableObjects:
+      spec.bundle === "consumer"
+        ? toml.durableObjects
+        : spec.durableObjects || (spec.bundle !== "plain-do" && exportsEchoRoom)
+          ? [ECHO_ROOM]
+          : [],
     // A cold start times workerd itself: its native binary, not the launcher nor a shell that raises the limit.
     ...(options.coldStart ? { binary: WORKERD_BINARY } : { fdLimit: WORKERD_FD_LIMIT }),
     verbose: true,
