@@ -645,6 +645,8 @@ export interface ConnectionAttachment {
   readonly protocol: string | null
   wakes: number
   readonly behaviours: ReadonlyArray<string>
+  /** A tapped socket's tap (`?tap=NAME`) and its slot there; absent for an untapped socket. */
+  readonly tap?: { readonly name: string; readonly slot: string }
   readonly config: ConnectionConfig
   readonly state: ConnectionState
 }
@@ -669,6 +671,7 @@ export const worstCaseAttachment = (): ConnectionAttachment => {
     protocol: "!".repeat(MAX_SUBPROTOCOL_BYTES),
     wakes: longest,
     behaviours: [...behaviourParameters],
+    tap: { name: "!".repeat(64), slot: "00000000-0000-4000-8000-000000000000" },
     config: {
       prefix: text(MAX_PREFIX_BYTES),
       limits: { maxMessageBytes: longest, maxMessagesPerSecond: longest },
