@@ -6,6 +6,7 @@ import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { EchoRooms } from "../services/EchoRooms.js"
+import { EchoTaps } from "../services/EchoTaps.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 
 /** `[vars]` from wrangler.toml, as a `ConfigProvider`. */
@@ -21,7 +22,8 @@ const logging = Layer.unwrapEffect(
 const services = Layer.mergeAll(
   WebSocketService.layer,
   EchoConfig.layer,
-  env.ECHO_ROOMS === undefined ? Layer.empty : EchoRooms.layer(env.ECHO_ROOMS)
+  env.ECHO_ROOMS === undefined ? Layer.empty : EchoRooms.layer(env.ECHO_ROOMS),
+  env.ECHO_TAPS === undefined ? Layer.empty : EchoTaps.layer(env.ECHO_TAPS)
 )
 
 const AppLayer = logging.pipe(
