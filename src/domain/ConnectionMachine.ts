@@ -1124,6 +1124,8 @@ export interface ConnectionAttachment {
   readonly protocol: string | null
   wakes: number
   readonly behaviours: ReadonlyArray<string>
+  /** A tapped socket's tap (`?tap=NAME`) and its slot there; absent for an untapped socket. */
+  readonly tap?: { readonly name: string; readonly slot: string }
   readonly config: ConnectionConfig
   readonly state: ConnectionState
 }
@@ -1132,9 +1134,9 @@ export interface ConnectionAttachment {
  * A `ConnectionAttachment` with each field at its longest: the longest subprotocol, prefix, push text and reasons,
  * every behaviour named, and the longest numbers. Strings are built to cost the most both in JSON (control
  * characters, escaped to 6 bytes) and in the runtime's V8 serialisation (one character past Latin-1 makes a string
- * two bytes per character). Every number is the longest a JSON number gets. Measured: 10,833 bytes as JSON, 4,284
+ * two bytes per character). Every number is the longest a JSON number gets. Measured: 10,961 bytes as JSON, 4,408
  * as V8 serialises it. The greeting is not in it: `open` sends it and nothing keeps it; kept, a 1,024-byte one of
- * control characters would take the JSON to 16,976 bytes, over the limit.
+ * control characters would take the JSON to 17,104 bytes, over the limit.
  *
  * @example
  * ```ts
@@ -1155,6 +1157,7 @@ export const worstCaseAttachment = (): ConnectionAttachment => {
     protocol: "!".repeat(MAX_SUBPROTOCOL_BYTES),
     wakes: longest,
     behaviours: [...behaviourParameters],
+    tap: { name: "!".repeat(64), slot: "00000000-0000-4000-8000-000000000000" },
     config: {
       prefix: text(MAX_PREFIX_BYTES),
       limits: { maxMessageBytes: longest, maxMessagesPerSecond: longest },

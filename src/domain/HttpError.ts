@@ -536,6 +536,40 @@ export class RoomUnavailable extends TaggedHttpError("RoomUnavailable")<{ readon
 }
 
 /**
+ * A tap that already has `MAX_TAP_WATCHERS` watchers, or already taps `MAX_ROOM_SOCKETS` sockets. Answered with
+ * 503.
+ */
+export class TapFull extends TaggedHttpError("TapFull")<{
+  readonly tap: string
+  readonly of: "watchers" | "sockets"
+  readonly limit: number
+}> {
+  readonly status = 503
+  readonly code = "TAP_FULL"
+  readonly headers = {}
+  override get message() {
+    return `Tap ${JSON.stringify(this.tap)} is full: it has ${this.limit} ${this.of}, the most a tap may`
+  }
+}
+
+/** A tap (`?tap=NAME`, `/tap/NAME`) where the app provides no taps. Answered with 501, saying what to provide. */
+export class TapsUnavailable extends TaggedHttpError("TapsUnavailable") {
+  readonly status = 501
+  readonly code = "TAPS_UNAVAILABLE"
+  readonly headers = {}
+  override readonly message =
+    "This server has no taps: provide EchoTaps.layer with a Durable Object namespace bound to EchoTap"
+}
+
+/** A tap whose Durable Object could not be reached. Answered with 503 and `Retry-After`; the cause is logged. */
+export class TapUnavailable extends TaggedHttpError("TapUnavailable")<{ readonly cause: unknown }> {
+  readonly status = 503
+  readonly code = "TAP_UNAVAILABLE"
+  readonly headers = { "retry-after": "1" }
+  override readonly message = "The tap could not be reached right now; retry in a moment"
+}
+
+/**
  * Every error the service answers a request with.
  *
  * @example
@@ -569,6 +603,9 @@ export type HttpError =
   | RoomFull
   | RoomsUnavailable
   | RoomUnavailable
+  | TapFull
+  | TapsUnavailable
+  | TapUnavailable
 
 /**
  * The JSON body of an error's response.

@@ -46,6 +46,8 @@ export interface Scenario {
   readonly broadcast: boolean
   /** The room asked for with `room=NAME`, if any. */
   readonly room: string | undefined
+  /** The tap asked for with `tap=NAME`, if any: every event of the socket is published to it (`TapEvent`). */
+  readonly tap?: string | undefined
 }
 
 /** The scenario of a request without a query: the echo alone. One value, shared by every such request. */
@@ -93,19 +95,30 @@ export const parameterHelp = {
   retry_after: "… with this Retry-After, in seconds: 0 to 86400",
   stall: "true: accept, then send nothing and answer no close until the idle timeout",
   info: "true: the first message is the connection's info as JSON (GET /whoami, the subprotocol and the id)",
-  broadcast: "true, with room: each message goes, prefixed, to every broadcast socket of the room"
+  broadcast: "true, with room: each message goes, prefixed, to every broadcast socket of the room",
+  tap: "publish every event of the socket to the tap of this name (GET /tap/NAME): 8 to 64 of A-Z a-z 0-9 . _ -"
 } as const
 
-/** The parameters of `/echo` that ask for a behaviour (all but `room`), in the order of `parameterHelp`. */
+/**
+ * The parameters of `/echo` that ask for a behaviour (all but `room` and `tap`, which change where a socket lives
+ * and who watches it, not what it does), in the order of `parameterHelp`.
+ */
 export const behaviourParameters = (Object.keys(parameterHelp) as Array<keyof typeof parameterHelp>).filter(
-  (name): name is Exclude<keyof typeof parameterHelp, "room"> => name !== "room"
+  (name): name is Exclude<keyof typeof parameterHelp, "room" | "tap"> => name !== "room" && name !== "tap"
 )
 
 /** The names `/echo` knows, with the behaviours on and off. */
-const ALL_PARAMETERS: ReadonlyArray<string> = ["room", ...behaviourParameters]
+const ALL_PARAMETERS: ReadonlyArray<string> = ["room", ...behaviourParameters, "tap"]
 const ROOM_ONLY: ReadonlyArray<string> = ["room"]
 
 const ROOM = /^[A-Za-z0-9._-]{1,64}$/
+const TAP = /^[A-Za-z0-9._-]{8,64}$/
+
+/** What a tap's name may be, as `InvalidParameter` says it. */
+export const TAP_NAME_RULE = "8 to 64 of A-Z a-z 0-9 . _ -"
+
+/** Whether `name` is a tap's name: 8 to 64 of `A-Z a-z 0-9 . _ -`. */
+export const isTapName = (name: string): boolean => TAP.test(name)
 const DIGITS = /^\d{1,10}$/
 
 type ScenarioError = InvalidParameter | UnknownParameter | InvalidRoom
@@ -132,7 +145,14 @@ export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | S
   }
   const room = values.get("room")
   if (room !== undefined && !ROOM.test(room)) return new InvalidRoom({ room })
-  if (values.size === (room === undefined ? 0 : 1)) return room === undefined ? noScenario : { ...noScenario, room }
+  const tap = values.get("tap")
+  if (tap !== undefined && !TAP.test(tap))
+    return new InvalidParameter({ name: "tap", value: tap, allowed: TAP_NAME_RULE })
+  const placing = (room === undefined ? 0 : 1) + (tap === undefined ? 0 : 1)
+  if (values.size === placing) {
+    if (placing === 0) return noScenario
+    return tap === undefined ? { ...noScenario, room } : { ...noScenario, room, tap }
+  }
 
   let failure: InvalidParameter | undefined
   const fail = (name: string, value: string, allowed: string) => {
@@ -213,7 +233,8 @@ export const parseScenario = (url: string, limits: ScenarioLimits): Scenario | S
     reject: status === undefined ? undefined : { status, retryAfter },
     stall,
     broadcast,
-    room
+    room,
+    ...(tap === undefined ? {} : { tap })
   }
 }
 

@@ -9,6 +9,7 @@ import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { EchoConfig } from "../services/EchoConfig.js"
 import { EchoRooms, roomsOf } from "../services/EchoRooms.js"
+import { EchoTaps, tapsOf } from "../services/EchoTaps.js"
 import { WebSocketService, workersWebSockets } from "../services/WebSocketService.js"
 
 /** `[vars]` from wrangler.toml, as a `ConfigProvider`. */
@@ -36,7 +37,8 @@ const AppLayer = Layer.scopedContext(
     )
     yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, settings.logLevel)
     const services = Context.make(EchoConfig, settings).pipe(Context.add(WebSocketService, workersWebSockets))
-    return env.ECHO_ROOMS === undefined ? services : Context.add(services, EchoRooms, roomsOf(env.ECHO_ROOMS))
+    const rooms = env.ECHO_ROOMS === undefined ? services : Context.add(services, EchoRooms, roomsOf(env.ECHO_ROOMS))
+    return env.ECHO_TAPS === undefined ? rooms : Context.add(rooms, EchoTaps, tapsOf(env.ECHO_TAPS))
   })
 )
 

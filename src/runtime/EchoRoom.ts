@@ -9,9 +9,11 @@ import {
   connectionConfig,
   deliver,
   fail,
+  type Input,
   noteActivity,
   type Output,
   open,
+  type PeerClose,
   peerClose,
   receive,
   resume,
@@ -22,7 +24,9 @@ import { errorResponse, InternalError, RoomFull } from "../domain/HttpError.js"
 import type { Message } from "../domain/Message.js"
 import { connectionInfo } from "../domain/RequestInfo.js"
 import { noScenario } from "../domain/Scenario.js"
+import { openEvents, stepEvents } from "../domain/TapEvent.js"
 import { type AttachmentProblem, acceptInRoom, attachmentOf, BROADCAST, planOf } from "../services/EchoRooms.js"
+import { TapLine, tapObject } from "../services/EchoTaps.js"
 import { AppRuntime } from "./AppRuntime.js"
 import { logEnded } from "./Echo.js"
 
@@ -31,17 +35,38 @@ const WEBSOCKET_CLOSED = 3
 /** How long a changed attachment waits to be written, with every other change of that time. */
 const FLUSH_MS = 1_000
 
-/** A socket this instance drives: its attachment, and the machine whose state is the attachment's `state`. */
+/**
+ * A socket this instance drives: its attachment, the machine whose state is the attachment's `state`, and for a
+ * tapped socket the way of its events to its tap (in this instance's memory; made again after a wake).
+ */
 interface RoomConnection {
   readonly attachment: ConnectionAttachment
   readonly machine: ConnectionMachine
+  readonly tap: TapLine | undefined
 }
 
-/** One input of the machine, in the shape every step shares: the input (nothing for time alone), then `now`. */
-type Step<A> = (machine: ConnectionMachine, config: ConnectionConfig, input: A, now: number) => Output
+/**
+ * One input of the machine: the step, in the shape every step shares (the input, nothing for time alone, then
+ * `now`), and the same input as an `Input`, which only a tapped socket's events are derived from.
+ */
+interface Step<A> {
+  readonly run: (machine: ConnectionMachine, config: ConnectionConfig, input: A, now: number) => Output
+  readonly input: (input: A) => Input
+}
 
-const tickStep: Step<undefined> = (machine, config, _, now) => tick(machine, config, now)
-const transportLostStep: Step<undefined> = (machine, config, _, now) => transportLost(machine, config, now)
+const onMessage: Step<Message> = { run: receive, input: (message) => ({ _tag: "Message", message }) }
+const onDeliver: Step<Message> = { run: deliver, input: (message) => ({ _tag: "Deliver", message }) }
+const onClose: Step<PeerClose> = { run: peerClose, input: (frame) => ({ _tag: "PeerClose", ...frame }) }
+const onError: Step<undefined> = {
+  run: (machine, config, _, now) => transportLost(machine, config, now),
+  input: () => ({ _tag: "TransportLost" })
+}
+const onTick: Step<undefined> = {
+  run: (machine, config, _, now) => tick(machine, config, now),
+  input: () => ({ _tag: "Tick" })
+}
+const onActivity: Step<number> = { run: noteActivity, input: (at) => ({ _tag: "Activity", at }) }
+const FAIL: Input = { _tag: "Fail" }
 
 /**
  * The echo as a hibernating Durable Object (`ECHO_BACKEND = "durable-object"`, and every broadcast): a driver
@@ -108,6 +133,7 @@ export class EchoRoom extends DurableObject<Env> {
       protocol: plan.protocol ?? null,
       wakes: 0,
       behaviours: scenario.behaviours,
+      ...(plan.tap === undefined ? {} : { tap: { name: plan.tap.name, slot: plan.tap.slot } }),
       config,
       state: machine.state
     }
@@ -120,8 +146,19 @@ export class EchoRoom extends DurableObject<Env> {
       return errorResponse(new InternalError())
     }
     const { server, response } = accepted
-    const connection: RoomConnection = { attachment, machine }
+    const connection: RoomConnection = { attachment, machine, tap: this.tapOf(attachment) }
     this.connections.set(server, connection)
+    if (connection.tap !== undefined && plan.tap !== undefined) {
+      const subject = {
+        connection: id,
+        protocol: plan.protocol,
+        request: plan.tap.request,
+        behaviours: scenario.behaviours
+      }
+      connection.tap.publish(openEvents(subject, machine.out, machine.state.openedAt))
+      // Not in `writing`: the 101 does not wait for the tap.
+      this.ctx.waitUntil(connection.tap.drained())
+    }
     this.answerPings(server, attachment)
     // An object of its own (no room) is new: it has no alarm yet, and one storage call sets it.
     if (plan.room === undefined) this.alarmAt ??= null
@@ -138,7 +175,7 @@ export class EchoRoom extends DurableObject<Env> {
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> | undefined {
     const connection = this.connectionOf(ws)
     if (connection !== undefined) {
-      this.drive(ws, connection, receive, message)
+      this.drive(ws, connection, onMessage, message)
       // The output stays the machine's until its next step.
       const relay = connection.machine.out.relay
       if (relay !== null) this.relay(ws, relay)
@@ -148,14 +185,14 @@ export class EchoRoom extends DurableObject<Env> {
 
   override webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> | undefined {
     const connection = this.connectionOf(ws)
-    if (connection !== undefined) this.drive(ws, connection, peerClose, { code, reason, wasClean })
+    if (connection !== undefined) this.drive(ws, connection, onClose, { code, reason, wasClean })
     return this.settle()
   }
 
   /** The runtime failed the socket (a protocol error, a lost peer): it ends with no close frame attempted. */
   override webSocketError(ws: WebSocket, _error: unknown): Promise<void> | undefined {
     const connection = this.connectionOf(ws)
-    if (connection !== undefined) this.drive(ws, connection, transportLostStep, undefined)
+    if (connection !== undefined) this.drive(ws, connection, onError, undefined)
     return this.settle()
   }
 
@@ -172,8 +209,8 @@ export class EchoRoom extends DurableObject<Env> {
       const connection = this.connectionOf(ws)
       if (connection === undefined) continue
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)
-      if (pinged === null) this.drive(ws, connection, tickStep, undefined)
-      else this.drive(ws, connection, noteActivity, pinged.getTime())
+      if (pinged === null) this.drive(ws, connection, onTick, undefined)
+      else this.drive(ws, connection, onActivity, pinged.getTime())
     }
     await this.settle()
   }
@@ -186,13 +223,36 @@ export class EchoRoom extends DurableObject<Env> {
     return AppRuntime.runPromise(line)
   }
 
-  /** One step of a socket's machine, carried out. A step that throws ends that socket alone (`abandon`). */
+  /**
+   * One step of a socket's machine, carried out (a tapped socket's events published first). A step that throws
+   * ends that socket alone (`abandon`).
+   */
   private drive<A>(ws: WebSocket, connection: RoomConnection, step: Step<A>, input: A): void {
     try {
-      this.carryOut(ws, connection, step(connection.machine, connection.attachment.config, input, Date.now()))
+      const now = Date.now()
+      const out = step.run(connection.machine, connection.attachment.config, input, now)
+      if (connection.tap !== undefined) this.publish(connection, step.input(input), out, now)
+      this.carryOut(ws, connection, out)
     } catch (cause) {
       this.abandon(ws, connection, cause)
     }
+  }
+
+  /** A tapped socket's events of one step, to its tap; the event that stepped it waits until they are there. */
+  private publish({ attachment, tap }: RoomConnection, input: Input, out: Output, now: number): void {
+    if (tap === undefined) return
+    const subject = { connection: attachment.id, protocol: attachment.protocol ?? undefined }
+    tap.publish(stepEvents(subject, input, out, now, out.ended === null ? undefined : logExtra(attachment)))
+    this.writing.push(tap.drained())
+  }
+
+  /** The way of a tapped socket's events to its tap; none for an untapped one. */
+  private tapOf(attachment: ConnectionAttachment): TapLine | undefined {
+    const tap = attachment.tap
+    if (tap === undefined) return undefined
+    return new TapLine(tapObject(this.env.ECHO_TAPS, tap.name), tap.slot, (cause) => {
+      this.writing.push(this.log(Effect.logWarning("tap unavailable", Cause.die(cause))))
+    })
   }
 
   /**
@@ -219,10 +279,8 @@ export class EchoRoom extends DurableObject<Env> {
     } else {
       this.dirty.delete(ws)
       ws.serializeAttachment(attachment)
-      const { id, protocol, wakes, behaviours } = attachment
-      // The behaviours' names as the Worker's shapes log them: only when there are some.
-      const extra = behaviours.length === 0 ? { wakes } : { wakes, behaviours }
-      this.writing.push(this.log(logEnded(end, id, protocol ?? undefined, extra)))
+      const { id, protocol } = attachment
+      this.writing.push(this.log(logEnded(end, id, protocol ?? undefined, logExtra(attachment))))
     }
   }
 
@@ -231,7 +289,7 @@ export class EchoRoom extends DurableObject<Env> {
     for (const peer of this.ctx.getWebSockets(BROADCAST)) {
       if (peer === from) continue
       const connection = this.connectionOf(peer)
-      if (connection !== undefined) this.drive(peer, connection, deliver, message)
+      if (connection !== undefined) this.drive(peer, connection, onDeliver, message)
     }
   }
 
@@ -249,30 +307,31 @@ export class EchoRoom extends DurableObject<Env> {
         return undefined
       }
       attachment.wakes++
-      connection = { attachment, machine: resume(attachment.state) }
+      connection = { attachment, machine: resume(attachment.state), tap: this.tapOf(attachment) }
       this.connections.set(ws, connection)
     }
     return live(connection)
   }
 
-  /** How many behaviours a socket has, without counting a wake for it; a refused socket has none. */
-  private behavioursOf(ws: WebSocket): number {
+  /** Whether a socket must see every message itself, without counting a wake for it; a refused socket need not. */
+  private seesEverything(ws: WebSocket): boolean {
     const known = this.connections.get(ws)
-    if (known !== undefined) return known === null ? 0 : known.attachment.behaviours.length
+    if (known !== undefined) return known !== null && mustSeeEverything(known.attachment)
     const attachment = attachmentOf(ws)
-    if (typeof attachment !== "string") return attachment.behaviours.length
+    if (typeof attachment !== "string") return mustSeeEverything(attachment)
     this.refuse(ws, attachment)
-    return 0
+    return false
   }
 
   /**
    * The text message "ping" is answered by the runtime exactly as the echo would, without waking the object; the
-   * answer is the object's, so it is off while a socket of the room has behaviours (it would not stall or delay).
+   * answer is the object's, so it is off while a socket of the room has behaviours (it would not stall or delay)
+   * or is tapped (its tap would not see the ping and its echo).
    */
   private answerPings(server: WebSocket, attachment: ConnectionAttachment): void {
-    if (attachment.behaviours.length > 0) {
+    if (mustSeeEverything(attachment)) {
       this.ctx.setWebSocketAutoResponse()
-    } else if (this.ctx.getWebSockets().every((ws) => ws === server || this.behavioursOf(ws) === 0)) {
+    } else if (this.ctx.getWebSockets().every((ws) => ws === server || !this.seesEverything(ws))) {
       const prefix = attachment.config.prefix ?? ""
       this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", `${prefix}ping`))
     }
@@ -294,7 +353,10 @@ export class EchoRoom extends DurableObject<Env> {
   private abandon(ws: WebSocket, connection: RoomConnection, cause: unknown): void {
     this.writing.push(this.log(Effect.logError("echo failed", Cause.die(cause))))
     try {
-      this.carryOut(ws, connection, fail(connection.machine, connection.attachment.config, Date.now()))
+      const now = Date.now()
+      const out = fail(connection.machine, connection.attachment.config, now)
+      this.publish(connection, FAIL, out, now)
+      this.carryOut(ws, connection, out)
     } catch {
       this.drop(ws)
     }
@@ -362,7 +424,7 @@ export class EchoRoom extends DurableObject<Env> {
     for (const ws of [...this.awake]) {
       const connection = live(this.connections.get(ws))
       if (connection === undefined) this.awake.delete(ws)
-      else this.drive(ws, connection, tickStep, undefined)
+      else this.drive(ws, connection, onTick, undefined)
     }
     this.settleLater()
   }
@@ -400,6 +462,14 @@ export class EchoRoom extends DurableObject<Env> {
     if (work !== undefined) this.ctx.waitUntil(work)
   }
 }
+
+/** The fields a room's socket adds to its log line: its wakes, and its behaviours' names when it has some. */
+const logExtra = ({ wakes, behaviours }: ConnectionAttachment): Record<string, unknown> =>
+  behaviours.length === 0 ? { wakes } : { wakes, behaviours }
+
+/** Whether a socket must see every message itself (not the runtime's answer to "ping"): behaviours, or a tap. */
+const mustSeeEverything = (attachment: ConnectionAttachment): boolean =>
+  attachment.behaviours.length > 0 || attachment.tap !== undefined
 
 /** A connection this instance drives: none for a socket it has not read, has refused (null) or that has ended. */
 const live = (connection: RoomConnection | null | undefined): RoomConnection | undefined =>

@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import { prefersHtml } from "../domain/Accept.js"
+import { CLOSE_TIMEOUT_MS } from "../domain/ConnectionMachine.js"
 import {
   errorResponse,
   type HttpError,
@@ -13,22 +14,29 @@ import {
   NotFound,
   RejectedOnRequest,
   RoomsUnavailable,
-  type RoomUnavailable
+  type RoomUnavailable,
+  type TapFull,
+  TapsUnavailable,
+  type TapUnavailable
 } from "../domain/HttpError.js"
 import { requestInfo } from "../domain/RequestInfo.js"
 import { isPlainEcho, parameterHelp } from "../domain/Scenario.js"
+import { driverOf } from "../services/ConnectionDriver.js"
 import { EchoConfig, type EchoSettings } from "../services/EchoConfig.js"
-import { EchoRooms } from "../services/EchoRooms.js"
+import { EchoRooms, type SocketTap } from "../services/EchoRooms.js"
+import { EchoTaps, staleAfterMs } from "../services/EchoTaps.js"
 import { WebSocketService } from "../services/WebSocketService.js"
 import { ExecutionContext } from "../services/WorkerContext.js"
 import { startHandlerEcho, streamEcho } from "./Echo.js"
 import { rpcResponse } from "./EchoRpc.js"
 import { type AcceptedUpgrade, checkUpgrade, upgradeOptions } from "./Handshake.js"
 import { name, version } from "./Package.js"
+import { tapResponse } from "./TapRoute.js"
 
 // Errors without fields are values: built once, since an error captures a stack trace when constructed.
 const notFound = new NotFound()
 const roomsUnavailable = new RoomsUnavailable()
+const tapsUnavailable = new TapsUnavailable()
 
 /** What an upgrade in this Worker needs: the sockets, and the request's `ctx` to keep it alive. */
 type Upgrading = WebSocketService | ExecutionContext
@@ -38,31 +46,64 @@ type Upgrading = WebSocketService | ExecutionContext
  * of its own with the stream pipeline (not a fork of the request's fiber, which would be interrupted when the
  * 101 is sent), by callbacks on the connection with the handler's.
  */
-const inWorker = (request: Request, settings: EchoSettings, { protocol, scenario }: AcceptedUpgrade) =>
+const inWorker = (request: Request, settings: EchoSettings, { protocol, scenario }: AcceptedUpgrade, tap?: WorkerTap) =>
   Effect.flatMap(Effect.runtime<Upgrading>(), (runtime) => {
     const lifetime = Context.get(runtime.context, ExecutionContext)
     return Effect.map(
       Context.get(runtime.context, WebSocketService).upgrade(upgradeOptions(settings, protocol)),
       (connection) => {
         const info = scenario.info ? requestInfo(request) : undefined
+        let drained: (() => Promise<void>) | undefined
+        if (tap !== undefined) {
+          const line = tap.taps.line(tap.name, tap.slot, (cause) =>
+            Runtime.runSync(runtime, Effect.logWarning("tap unavailable", Cause.die(cause)))
+          )
+          const behaviours = scenario.behaviours
+          driverOf(connection).tapWith({
+            subject: {
+              connection: connection.id,
+              protocol: connection.protocol,
+              request: requestInfo(request),
+              behaviours
+            },
+            extra: isPlainEcho(scenario) ? undefined : { behaviours },
+            line
+          })
+          drained = () => line.drained()
+        }
+        let ended: Promise<unknown>
         if (settings.pipeline === "handler") {
-          lifetime.waitUntil(startHandlerEcho(runtime, connection, settings.prefix, scenario, info).ended)
+          ended = startHandlerEcho(runtime, connection, settings.prefix, scenario, info).ended
         } else {
           // A fiber of the runtime's, not a child of the request's: a forked child keeps its parent, and with it
           // the finished request's 101 and client end, alive for the socket's whole life (≈ 2 KB, `--heap`).
           const fiber = Runtime.runFork(runtime)(streamEcho(connection, settings.prefix, scenario, info))
-          lifetime.waitUntil(new Promise((resolve) => fiber.addObserver(resolve)))
+          ended = new Promise((resolve) => fiber.addObserver(resolve))
         }
+        // A tapped socket's request also lives until its last events have reached the tap.
+        lifetime.waitUntil(drained === undefined ? ended : ended.then(drained))
         return connection.response
       }
     )
   })
 
+/** A tapped socket of this Worker: its tap's name, its slot there, and the taps. */
+interface WorkerTap {
+  readonly taps: EchoTaps["Type"]
+  readonly name: string
+  readonly slot: string
+}
+
 /**
  * A socket handed to a hibernating Durable Object (a room), with everything it is echoed with: `RoomsUnavailable`
  * where the app provides no rooms, `RoomUnavailable` (logged with its cause) where the room cannot be reached.
  */
-const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scenario }: AcceptedUpgrade) =>
+const inRoom = (
+  request: Request,
+  settings: EchoSettings,
+  { protocol, room, scenario }: AcceptedUpgrade,
+  tap?: SocketTap
+) =>
   Effect.flatMap(
     Effect.serviceOption(EchoRooms),
     Option.match({
@@ -81,7 +122,8 @@ const inRoom = (request: Request, settings: EchoSettings, { protocol, room, scen
               protocol,
               room,
               maxSockets: settings.maxRoomSockets,
-              ...(isPlainEcho(scenario) ? {} : { scenario, info: scenario.info ? requestInfo(request) : undefined })
+              ...(isPlainEcho(scenario) ? {} : { scenario, info: scenario.info ? requestInfo(request) : undefined }),
+              ...(tap === undefined ? {} : { tap })
             },
             room
           )
@@ -95,12 +137,47 @@ const open = (
   settings: EchoSettings,
   accepted: AcceptedUpgrade
 ): Effect.Effect<Response, HttpError, Upgrading> => {
-  const { reject, broadcast } = accepted.scenario
+  const { reject, broadcast, tap } = accepted.scenario
   if (reject !== undefined) return Effect.fail(new RejectedOnRequest(reject))
-  return settings.backend === "durable-object" || broadcast
-    ? inRoom(request, settings, accepted)
-    : inWorker(request, settings, accepted)
+  const roomed = settings.backend === "durable-object" || broadcast
+  if (tap !== undefined) return tapped(request, settings, accepted, tap, roomed)
+  return roomed ? inRoom(request, settings, accepted) : inWorker(request, settings, accepted)
 }
+
+/**
+ * A tapped upgrade (`?tap=NAME`): the tap takes the socket first (`TAP_FULL` once it taps `MAX_ROOM_SOCKETS`),
+ * then the socket is opened where it would be untapped, with its events published to the tap by its driver.
+ */
+const tapped = (
+  request: Request,
+  settings: EchoSettings,
+  accepted: AcceptedUpgrade,
+  name: string,
+  roomed: boolean
+): Effect.Effect<Response, HttpError, Upgrading> =>
+  Effect.flatMap(
+    Effect.serviceOption(EchoTaps),
+    Option.match({
+      onNone: (): Effect.Effect<Response, HttpError, Upgrading> => Effect.fail(tapsUnavailable),
+      onSome: (taps) => {
+        const slot = crypto.randomUUID()
+        const staleMs = staleAfterMs(settings.idleTimeoutSeconds * 1000, CLOSE_TIMEOUT_MS)
+        return taps
+          .admit(name, slot, settings.maxRoomSockets, staleMs)
+          .pipe(
+            Effect.tapError(logTapUnavailable),
+            Effect.zipRight(
+              roomed
+                ? inRoom(request, settings, accepted, { name, slot, request: requestInfo(request) })
+                : inWorker(request, settings, accepted, { taps, name, slot })
+            )
+          )
+      }
+    })
+  )
+
+const logTapUnavailable = (error: TapFull | TapUnavailable): Effect.Effect<void> =>
+  error._tag === "TapUnavailable" ? Effect.logWarning("tap unavailable", Cause.die(error.cause)) : Effect.void
 
 /**
  * The echo endpoint: a WebSocket upgrade becomes a 101 whose socket is echoed
@@ -219,7 +296,15 @@ const describe = ({ prefix, maxMessageBytes, protocols, pipeline, backend, testB
         { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
         { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
         ...(testBehaviours
-          ? [{ method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }]
+          ? [
+              { method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" },
+              {
+                method: "GET",
+                path: "/tap/NAME",
+                description:
+                  "the events of the sockets opened with ?tap=NAME: a WebSocket of them, a page, or the last 100 as JSON"
+              }
+            ]
           : [])
       ],
       prefix,
@@ -254,6 +339,9 @@ const routes: Record<
 }
 
 const notFoundExit = Exit.fail(notFound)
+
+/** Where the taps are watched: `/tap/NAME`. */
+const TAP_PATH = "/tap/"
 
 /** The path of a request URL without its query, and without a trailing slash (`/echo/` is `/echo`). */
 const pathOf = (url: string): string => {
@@ -312,7 +400,12 @@ export const routeWith =
   (request: Request): Effect.Effect<Response, never, Upgrading> => {
     const path = pathOf(request.url)
     const handler = routes[path]
-    const result = handler === undefined ? notFoundExit : handler(request, settings)
+    const result =
+      handler !== undefined
+        ? handler(request, settings)
+        : path.startsWith(TAP_PATH)
+          ? tapResponse(request, settings, path.slice(TAP_PATH.length))
+          : notFoundExit
     const done = asExit(result)
     const answered: Effect.Effect<Response, never, Upgrading> =
       done === undefined

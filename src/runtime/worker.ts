@@ -9,6 +9,7 @@ import { AppRuntime } from "./AppRuntime.js"
 import { routeWith } from "./Route.js"
 
 export { EchoRoom } from "./EchoRoom.js"
+export { EchoTap } from "./EchoTap.js"
 
 const internalError = () => errorResponse(new InternalError())
 

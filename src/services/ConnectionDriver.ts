@@ -28,7 +28,9 @@ import {
 import { IdleTimeoutExpired } from "../domain/IdleTimeout.js"
 import type { Message } from "../domain/Message.js"
 import { noScenario, type Scenario } from "../domain/Scenario.js"
+import { openEvents, stepEvents, type TapSubject } from "../domain/TapEvent.js"
 import type { Limits } from "../domain/Traffic.js"
+import type { TapLine } from "./EchoTaps.js"
 import type { ConnectionEnded } from "./WebSocketService.js"
 
 /** The raw socket under a connection: the server end of a `WebSocketPair`, or an in-memory one. */
@@ -74,6 +76,13 @@ export interface DriverSettings {
   readonly idleTimeoutMs: number
 }
 
+/** A tapped connection: what its events say of it, the fields its log line adds, and the way to its tap. */
+export interface DriverTap {
+  readonly subject: TapSubject
+  readonly extra: Record<string, unknown> | undefined
+  readonly line: TapLine
+}
+
 /** Where a connection of `WebSocketService` keeps its driver (not part of `Connection`'s interface). */
 export const DRIVER: unique symbol = Symbol.for("websocket-echo/ConnectionDriver")
 
@@ -114,6 +123,8 @@ export class Driver implements TransportEvents {
   private timerAt: number | undefined
   private cancelTimer: (() => void) | undefined
   private readonly unlisten: () => void
+  /** The tap of a tapped connection (`?tap=NAME`); the one check an untapped step pays. */
+  private tap: DriverTap | undefined
 
   /** A driver over `transport`, listening from now on; events before `serve` are kept, with their time. */
   constructor(
@@ -123,6 +134,11 @@ export class Driver implements TransportEvents {
   ) {
     this.openedAt = clock.unsafeCurrentTimeMillis()
     this.unlisten = transport.listen(this)
+  }
+
+  /** Publishes every event of the connection to `tap`, from its opening on: call it before `serve`. */
+  tapWith(tap: DriverTap): void {
+    this.tap = tap
   }
 
   /**
@@ -148,6 +164,7 @@ export class Driver implements TransportEvents {
     this.config = config
     const machine = open(config, this.openedAt, next.opening)
     this.machine_ = machine
+    if (this.tap !== undefined) this.tap.line.publish(openEvents(this.tap.subject, machine.out, this.openedAt))
     this.carry(machine.out, this.openedAt)
     if (this.early !== undefined) for (const { input, at } of this.early.splice(0)) this.run(input, at)
     this.run({ _tag: "Tick" }, this.now())
@@ -238,7 +255,9 @@ export class Driver implements TransportEvents {
       this.early.push({ input, at })
       return
     }
-    this.carry(step(this.machine_, this.config as ConnectionConfig, input, at), at)
+    const out = step(this.machine_, this.config as ConnectionConfig, input, at)
+    if (this.tap !== undefined) this.tap.line.publish(stepEvents(this.tap.subject, input, out, at, this.tap.extra))
+    this.carry(out, at)
   }
 
   /** Carries out a step's output: sends, the close, then what the application and the ending are told. */

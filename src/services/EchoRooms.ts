@@ -23,6 +23,15 @@ export interface SocketPlan {
   readonly scenario?: Scenario
   /** What `info=true` reports. */
   readonly info?: RequestInfo | undefined
+  /** The tap the socket's events go to (`?tap=NAME`), admitted there by the Worker. */
+  readonly tap?: SocketTap | undefined
+}
+
+/** A tapped socket's tap: its name, the socket's slot in it, and the request its `open` event shows. */
+export interface SocketTap {
+  readonly name: string
+  readonly slot: string
+  readonly request: RequestInfo
 }
 
 /** The request header that carries the plan from the Worker to the room. */

@@ -366,7 +366,7 @@ describe("Chromium against wrangler dev", () => {
     expect(await valid?.text()).toBe(NOT_WEBSOCKET)
     expect(wrong?.status).toBe(400)
     expect(await wrong?.json()).toEqual({
-      error: `Unknown parameter "colour"; the known ones are ${["room", ...behaviourParameters].join(", ")}`,
+      error: `Unknown parameter "colour"; the known ones are ${["room", ...behaviourParameters, "tap"].join(", ")}`,
       code: "UNKNOWN_PARAMETER"
     })
 

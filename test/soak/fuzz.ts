@@ -69,7 +69,20 @@ const PATHS = [
   "/rpc?serialization=xml",
   "/rpc?serialization=",
   "/rpc?serialization=msgpack&serialization=%ff",
-  "/rpc?serialization=%00"
+  "/rpc?serialization=%00",
+  // The taps: a watcher, the history or the page by the method and headers drawn; names it refuses (400).
+  "/tap/fuzz-tap-a",
+  "/tap/fuzz-tap-a",
+  "/tap/fuzz-tap-b/",
+  "/tap/fuzz-tap-a?x=1",
+  "/TAP/fuzz-tap-a",
+  "/tap/",
+  "/tap",
+  "/tap/short",
+  `/tap/${"t".repeat(65)}`,
+  "/tap/fuzz-tap-a/extra",
+  "/tap/%00%00%00%00%00%00%00%00",
+  "/tap/%C3%A9%C3%A9%C3%A9%C3%A9"
 ]
 const VERSIONS = ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.1x", ""]
 
@@ -82,6 +95,7 @@ export interface BehaviourQuery {
 const CLOSE_CODES = [1000, 1001, 1003, 1008, 1011, 1012, 1014, 3000, 4000, 4999]
 const TEXTS = ["hi", "héllo → 世界 🌍", "", "a&b=c;d", "%", "x".repeat(1_024), "é".repeat(512)]
 const ROOMS = ["fuzz-a", "fuzz-b", "fuzz.c"]
+const TAPS = ["fuzz-tap-a", "fuzz-tap-b", "fuzz_tap.c-0123456789"]
 
 /**
  * Builds a query of valid and invalid combinations of `/echo`'s parameters. Bounded so that every socket it
@@ -116,7 +130,8 @@ export const behaviourQuery = (next: () => number): BehaviourQuery => {
     () => ["stall=false"],
     () => [`info=${pick(["true", "false"])}`],
     () => ["broadcast=true", `room=${pick(ROOMS)}`],
-    () => [`room=${pick(ROOMS)}`]
+    () => [`room=${pick(ROOMS)}`],
+    () => [`tap=${pick(TAPS)}`]
   ]
   const invalid: ReadonlyArray<() => Array<string>> = [
     () => [`close_code=${pick(["0", "999", "1004", "1005", "1006", "1015", "2999", "5000", "65536", "x", ""])}`],
@@ -135,7 +150,8 @@ export const behaviourQuery = (next: () => number): BehaviourQuery => {
     () => [pick([`greeting=${"g".repeat(1_025)}`, `push=${text("é".repeat(513))}`])],
     () => [`${pick(["unknown", "Delay_ms", "delay-ms", "", "%00", "greeting%20"])}=1`],
     () => ["delay_ms=1", "delay_ms=2"],
-    () => [`room=${text(pick(["a b", "r".repeat(65), "", "é"]))}`]
+    () => [`room=${text(pick(["a b", "r".repeat(65), "", "é"]))}`],
+    () => [`tap=${text(pick(["short", "t".repeat(65), "a b c d e f", "é".repeat(8), ""]))}`]
   ]
   const parts: Array<string> = []
   for (let i = 1 + upTo(3); i > 0; i--) parts.push(...pick(valid)())

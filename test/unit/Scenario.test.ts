@@ -97,11 +97,30 @@ describe("parseScenario", () => {
     expect(error).toMatchObject({
       _tag: "UnknownParameter",
       name: "close_cod",
-      known: ["room", ...behaviourParameters]
+      known: ["room", ...behaviourParameters, "tap"]
     })
     expect((error as Error).message).toBe(
-      `Unknown parameter "close_cod"; the known ones are room, ${behaviourParameters.join(", ")}`
+      `Unknown parameter "close_cod"; the known ones are room, ${behaviourParameters.join(", ")}, tap`
     )
+  })
+
+  it("takes a tap of 8 to 64 of A-Z a-z 0-9 . _ -, which is neither a behaviour nor a room", () => {
+    expect(parse("?tap=Ab9._-xy")).toEqual({ ...noScenario, tap: "Ab9._-xy" })
+    expect(parse(`?room=r&tap=${"t".repeat(64)}&greeting=hi`)).toMatchObject({
+      room: "r",
+      tap: "t".repeat(64),
+      behaviours: ["greeting"]
+    })
+    for (const name of ["short", "t".repeat(65), "no spaces", "slash/es!"]) {
+      expect(parse(`?tap=${encodeURIComponent(name)}`)).toMatchObject(
+        invalid("tap", name, "8 to 64 of A-Z a-z 0-9 . _ -")
+      )
+    }
+    expect(parseScenario("http://h/echo?tap=abcdefgh", { ...limits, testBehaviours: false })).toMatchObject({
+      _tag: "UnknownParameter",
+      name: "tap",
+      known: ["room"]
+    })
   })
 
   it("refuses a parameter given twice", () => {

@@ -191,7 +191,13 @@ describe("GET / for anything else", () => {
       },
       { method: "GET", path: "/", description: "this description, or the debug page for Accept: text/html" },
       { method: "GET", path: "/health", description: 'liveness: {"status":"ok"}' },
-      { method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" }
+      { method: "GET", path: "/whoami", description: "what the server sees of this request, as JSON" },
+      {
+        method: "GET",
+        path: "/tap/NAME",
+        description:
+          "the events of the sockets opened with ?tap=NAME: a WebSocket of them, a page, or the last 100 as JSON"
+      }
     ],
     prefix: "echo: ",
     maxMessageBytes: 1_048_576,

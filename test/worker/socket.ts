@@ -8,6 +8,7 @@ import { afterEach, expect } from "vitest"
 import { route } from "../../src/runtime/Route.js"
 import { type Backend, EchoConfig, type EchoSettings, type Pipeline } from "../../src/services/EchoConfig.js"
 import { EchoRooms } from "../../src/services/EchoRooms.js"
+import { EchoTaps } from "../../src/services/EchoTaps.js"
 import { WebSocketService } from "../../src/services/WebSocketService.js"
 import { ExecutionContext } from "../../src/services/WorkerContext.js"
 
@@ -110,6 +111,7 @@ export const serviceWith = (settings: Partial<EchoSettings>): ((request: Request
   const layer = Layer.mergeAll(
     WebSocketService.layer,
     EchoRooms.layer(env.ECHO_ROOMS),
+    EchoTaps.layer(env.ECHO_TAPS),
     EchoConfig.layerWith({
       pipeline: env.ECHO_PIPELINE as Pipeline,
       backend: env.ECHO_BACKEND as Backend,
