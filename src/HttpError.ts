@@ -34,6 +34,9 @@ export {
   RoomsUnavailable,
   RoomUnavailable,
   SubprotocolNotSupported,
+  TapFull,
+  TapsUnavailable,
+  TapUnavailable,
   UnknownParameter,
   UnsupportedUpgrade,
   UnsupportedVersion

@@ -538,6 +538,16 @@ export class RoomUnavailable extends TaggedHttpError("RoomUnavailable")<{ readon
 /**
  * A tap that already has `MAX_TAP_WATCHERS` watchers, or already taps `MAX_ROOM_SOCKETS` sockets. Answered with
  * 503.
+ *
+ * @example
+ * ```ts
+ * import type { HttpError } from "websocket-echo/HttpError"
+ *
+ * // A full tap is a reason to wait for a watcher to leave, not to retry at once.
+ * export const tapIsFull = (error: HttpError) => error._tag === "TapFull"
+ * ```
+ *
+ * @since 2.0.0
  */
 export class TapFull extends TaggedHttpError("TapFull")<{
   readonly tap: string
@@ -552,16 +562,40 @@ export class TapFull extends TaggedHttpError("TapFull")<{
   }
 }
 
-/** A tap (`?tap=NAME`, `/tap/NAME`) where the app provides no taps. Answered with 501, saying what to provide. */
+/**
+ * A tap (`?tap=NAME`, `/tap/NAME`) where the server has none: taps live in the websocket-echo Worker's `EchoTap`
+ * Durable Objects, which the package does not ship. Answered with 501.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse, TapsUnavailable } from "websocket-echo/HttpError"
+ *
+ * // What an app that mounts the echo with its behaviours on answers to ?tap=NAME.
+ * export const noTaps = errorResponse(new TapsUnavailable())
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class TapsUnavailable extends TaggedHttpError("TapsUnavailable") {
   readonly status = 501
   readonly code = "TAPS_UNAVAILABLE"
   readonly headers = {}
   override readonly message =
-    "This server has no taps: provide EchoTaps.layer with a Durable Object namespace bound to EchoTap"
+    "This server has no taps: a tap is served by the websocket-echo Worker, which binds EchoTap as ECHO_TAPS"
 }
 
-/** A tap whose Durable Object could not be reached. Answered with 503 and `Retry-After`; the cause is logged. */
+/**
+ * A tap whose Durable Object could not be reached. Answered with 503 and `Retry-After`; the cause is logged.
+ *
+ * @example
+ * ```ts
+ * import type { HttpError } from "websocket-echo/HttpError"
+ *
+ * export const retryable = (error: HttpError) => error._tag === "TapUnavailable" || error._tag === "RoomUnavailable"
+ * ```
+ *
+ * @since 2.0.0
+ */
 export class TapUnavailable extends TaggedHttpError("TapUnavailable")<{ readonly cause: unknown }> {
   readonly status = 503
   readonly code = "TAP_UNAVAILABLE"

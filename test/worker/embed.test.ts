@@ -93,6 +93,13 @@ describe("embedding the echo in a larger Effect app, under toFetchHandler", () =
     expect(response.status).toBe(501)
   })
 
+  it("answers a tap with 501 TAPS_UNAVAILABLE: taps are the Worker's, not the package's", async () => {
+    const app = workerWith({ testBehaviours: true })
+    const { response } = await app("/echo?tap=device-under-test", { Upgrade: "websocket" })
+    expect(response.status).toBe(501)
+    expect(((await response.json()) as { code: string }).code).toBe("TAPS_UNAVAILABLE")
+  })
+
   it("offers no behaviours unless the app turns them on: close_code is an unknown parameter", async () => {
     const { response } = await fetchApp("/echo?close_code=4001", { Upgrade: "websocket" })
     expect(response.status).toBe(400)
